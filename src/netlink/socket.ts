@@ -1,0 +1,201 @@
+/**
+ * An rtnetlink socket (AF_NETLINK, NETLINK_ROUTE). A socket talks to the network namespace of the thread that
+ * opened it, for its whole life: that is what makes a socket a handle on one namespace.
+ */
+import { getSystemErrorMap } from 'node:util';
+import { NslabError } from '../sys/errors.js';
+import * as sys from '../sys/libc.js';
+import {
+  attrString,
+  frame,
+  type Message,
+  NLM_F_ACK,
+  NLM_F_ACK_TLVS,
+  NLM_F_DUMP,
+  NLM_F_DUMP_INTR,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_HDRLEN,
+  NLMSG_NOOP,
+  NLMSGERR_ATTR_MSG,
+  parseAttrs,
+  parseMessages,
+  type Request,
+} from './message.js';
+
+const NETLINK_ROUTE = 0;
+const SOL_NETLINK = 270;
+const NETLINK_CAP_ACK = 10;
+const NETLINK_EXT_ACK = 11;
+
+/** Receive buffer for 'big batches' (SO_RCVBUFFORCE), so a burst of replies never ends in ENOBUFS. */
+const RCVBUF = 32 * 1024 * 1024;
+const SNDBUF = 4 * 1024 * 1024;
+/** Requests are packed into datagrams of at most this many bytes. */
+const MAX_DATAGRAM = 1024 * 1024;
+
+/** One buffer for every receive: all netlink I/O is synchronous on the main thread. */
+const rbuf = Buffer.alloc(4 * 1024 * 1024);
+
+const systemErrors = getSystemErrorMap();
+
+/**
+ * The kernel refused a request. Carries the errno name (`EEXIST`), the operation and object in words
+ * (`add address`, `10.1.10.1/24 dev veth11`) and the kernel's extended-ack text (`ipv4: Address already assigned`).
+ */
+export class NetlinkError extends NslabError {
+  readonly errno: number;
+  readonly code: string;
+  readonly op: string;
+  readonly object: string;
+  readonly extack?: string;
+  constructor(errno: number, op: string, object: string, extack?: string) {
+    const code = sys.errnoName(errno);
+    const text = extack ?? systemErrors.get(-errno)?.[1] ?? 'failed';
+    super(`${op} ${object}: ${code}: ${text}`);
+    this.name = 'NetlinkError';
+    this.errno = errno;
+    this.code = code;
+    this.op = op;
+    this.object = object;
+    this.extack = extack;
+  }
+}
+
+/** Decodes an NLMSG_ERROR payload: errno (positive, 0 = ack) and the extended-ack message. */
+export function parseError(msg: Message): { errno: number; extack?: string } {
+  const errno = -msg.payload.readInt32LE(0);
+  let extack: string | undefined;
+  if (msg.flags & NLM_F_ACK_TLVS && msg.payload.length > 4 + NLMSG_HDRLEN) {
+    // With NETLINK_CAP_ACK only the original header (not its payload) is echoed back.
+    extack = attrString(parseAttrs(msg.payload, 4 + NLMSG_HDRLEN).get(NLMSGERR_ATTR_MSG));
+  }
+  return { errno, extack };
+}
+
+export class NetlinkSocket {
+  readonly fd: number;
+  private seq = Math.floor(Math.random() * 0x7fffffff);
+  private closed = false;
+
+  private constructor(fd: number) {
+    this.fd = fd;
+  }
+
+  /** Opens a NETLINK_ROUTE socket in the calling thread's current network namespace. */
+  static open(): NetlinkSocket {
+    const fd = sys.socket(sys.AF_NETLINK, sys.SOCK_RAW, NETLINK_ROUTE);
+    try {
+      sys.setsockoptInt(fd, sys.SOL_SOCKET, sys.SO_RCVBUFFORCE, RCVBUF);
+      sys.setsockoptInt(fd, sys.SOL_SOCKET, sys.SO_SNDBUFFORCE, SNDBUF);
+      sys.setsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
+      sys.setsockoptInt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
+    } catch (e) {
+      sys.close(fd);
+      throw e;
+    }
+    return new NetlinkSocket(fd);
+  }
+
+  private nextSeq(): number {
+    this.seq = (this.seq + 1) & 0x7fffffff;
+    return this.seq;
+  }
+
+  /**
+   * Sends requests, many to a datagram, and returns one result per request: undefined when the kernel
+   * accepted it, a NetlinkError when it refused it. Requests are sent without NLM_F_ACK (the kernel then
+   * answers only failures), and each datagram ends with an acknowledged NLMSG_NOOP as a barrier, so a batch of
+   * a thousand costs one send and one receive. The kernel carries on after a failed request: later requests in
+   * the same batch are still applied.
+   */
+  execute(reqs: Request[]): (NetlinkError | undefined)[] {
+    this.assertOpen();
+    const results: (NetlinkError | undefined)[] = new Array(reqs.length).fill(undefined);
+    let i = 0;
+    while (i < reqs.length) {
+      const first = this.seq + 1;
+      const parts: Buffer[] = [];
+      let size = 0;
+      const start = i;
+      while (i < reqs.length && (parts.length === 0 || size + reqs[i].payload.length + 64 < MAX_DATAGRAM)) {
+        const f = frame({ ...reqs[i], flags: reqs[i].flags & ~NLM_F_ACK }, this.nextSeq());
+        parts.push(f);
+        size += f.length;
+        i++;
+      }
+      const barrier = this.nextSeq();
+      parts.push(
+        frame({ type: NLMSG_NOOP, flags: NLM_F_ACK, payload: Buffer.alloc(0), op: '', object: '' }, barrier),
+      );
+      sys.send(this.fd, Buffer.concat(parts));
+      this.readUntil(barrier, (seq, errno, extack) => {
+        const k = start + ((seq - first) & 0x7fffffff);
+        if (k >= start && k < i && errno !== 0)
+          results[k] = new NetlinkError(errno, reqs[k].op, reqs[k].object, extack);
+      });
+    }
+    return results;
+  }
+
+  /** Sends requests and throws the first refusal (after the whole batch ran). */
+  run(...reqs: Request[]): void {
+    const err = this.execute(reqs).find((e) => e !== undefined);
+    if (err) throw err;
+  }
+
+  /** Sends a dump request (NLM_F_DUMP) and returns every message of the answer. Retries an interrupted dump. */
+  dump(req: Request): Message[] {
+    this.assertOpen();
+    for (let attempt = 0; ; attempt++) {
+      const seq = this.nextSeq();
+      sys.send(this.fd, frame({ ...req, flags: req.flags | NLM_F_DUMP }, seq));
+      const out: Message[] = [];
+      let interrupted = false;
+      let done = false;
+      while (!done) {
+        const n = sys.recv(this.fd, rbuf);
+        for (const m of parseMessages(rbuf, n)) {
+          if (m.seq !== seq) continue;
+          if (m.type === NLMSG_DONE) {
+            done = true;
+            break;
+          }
+          if (m.type === NLMSG_ERROR) {
+            const { errno, extack } = parseError(m);
+            if (errno !== 0) throw new NetlinkError(errno, req.op, req.object, extack);
+            done = true;
+            break;
+          }
+          if (m.flags & NLM_F_DUMP_INTR) interrupted = true;
+          out.push({ ...m, payload: Buffer.from(m.payload) });
+        }
+      }
+      if (!interrupted || attempt >= 3) return out;
+    }
+  }
+
+  /** Reads acks and errors until the ack of `barrier`, handing each to `onAck`. */
+  private readUntil(barrier: number, onAck: (seq: number, errno: number, extack?: string) => void): void {
+    for (;;) {
+      const n = sys.recv(this.fd, rbuf);
+      for (const m of parseMessages(rbuf, n)) {
+        if (m.type !== NLMSG_ERROR) continue;
+        const { errno, extack } = parseError(m);
+        if (m.seq === barrier) return;
+        onAck(m.seq, errno, extack);
+      }
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new NslabError('netlink socket used after close');
+  }
+
+  /** Closes the socket (an open socket keeps its namespace alive). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    sys.close(this.fd);
+  }
+}

@@ -1,0 +1,133 @@
+import type { ResolvedLab, ResolvedRoute } from '../topology/types.js';
+
+/**
+ * Observed kernel state, as the planner sees it. It is read by the apply layer through netlink
+ * (never by shelling out) and handed to the pure planner.
+ */
+export interface ObservedLink {
+  name: string;
+  index: number;
+  /** rtnetlink kind (`veth`, `bridge`, `macvlan`, `vxlan`), absent for devices without one (loopback). */
+  kind?: string;
+  up: boolean;
+  mtu: number;
+  mac?: string;
+  alias?: string;
+  /** Name of the master device (bridge) when enslaved. */
+  master?: string;
+}
+
+export interface ObservedAddr {
+  dev: string;
+  /** `address/prefixlen`, canonical form. */
+  cidr: string;
+  family: 4 | 6;
+}
+
+export interface ObservedRoute {
+  /** Canonical CIDR, default as `0.0.0.0/0` or `::/0`. */
+  dst: string;
+  family: 4 | 6;
+  via?: string;
+  dev?: string;
+  metric?: number;
+  table: number;
+  /** `kernel` for connected routes the kernel adds itself, `static` for routes added by a tool (rtm_protocol 4, boot), numbers otherwise. */
+  protocol: string;
+}
+
+export interface ObservedNamespace {
+  links: ObservedLink[];
+  addrs: ObservedAddr[];
+  /** Routes of the main table and of any table the desired lab names, IPv4 and IPv6, excluding local/broadcast/multicast. */
+  routes: ObservedRoute[];
+  /** Current values of the sysctls the desired lab or the ledger names, dotted keys. */
+  sysctls: Record<string, string>;
+}
+
+export interface ObservedState {
+  /** Names of the named network namespaces that exist now (`ip netns list`). */
+  namespaces: string[];
+  /** Per node name (`host` included when the lab uses it): the state inside that node's namespace, when it exists. */
+  nodes: Record<string, ObservedNamespace>;
+}
+
+/**
+ * What nslab owns, recorded in /run/nslab/<lab>.json after each successful `up`, so that `down` removes exactly
+ * that and restores what it changed.
+ */
+export interface Ledger {
+  lab: string;
+  /** Namespace that played the host (`--host-netns`), or null for the real default namespace. */
+  hostNetns: string | null;
+  file?: string;
+  /** The lab as last applied. */
+  applied: ResolvedLab;
+  /** Namespaces nslab created (namespace names). */
+  namespaces: string[];
+  /** Interfaces nslab created in the host namespace (the host ends of veth pairs), by name. */
+  hostLinks: string[];
+  /** Addresses and routes nslab added in the host namespace (those inside lab namespaces go with the namespace). */
+  hostAddrs: { dev: string; cidr: string }[];
+  hostRoutes: ResolvedRoute[];
+  /** Sysctls nslab changed, with the value they had before it first changed them. Host ones are restored by `down`. */
+  sysctls: { node: string; key: string; previous: string }[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Where an operation runs: the node name (for people) and the namespace name (null = the host namespace). */
+export interface OpTarget {
+  node: string;
+  ns: string | null;
+}
+
+export type Op =
+  /** `ip netns add NAME` */
+  | ({ op: 'netns-add' } & OpTarget)
+  /** `ip netns del NAME` */
+  | ({ op: 'netns-del' } & OpTarget)
+  /** `ip link add NAME type veth peer name PEER netns PEERNS` (issued in `ns`, peer created directly in `peer.ns`) */
+  | ({
+      op: 'veth-add';
+      name: string;
+      peer: OpTarget & { name: string };
+      mtu?: number;
+      mac?: string;
+      peerMac?: string;
+    } & OpTarget)
+  /** `ip link add NAME type bridge` */
+  | ({ op: 'bridge-add'; name: string } & OpTarget)
+  /** `ip link del NAME` */
+  | ({ op: 'link-del'; name: string } & OpTarget)
+  /** `ip link set dev NAME [mtu N] [address MAC] [alias TEXT] [master BR] [up|down]` */
+  | ({
+      op: 'link-set';
+      name: string;
+      up?: boolean;
+      mtu?: number;
+      mac?: string;
+      alias?: string;
+      master?: string;
+    } & OpTarget)
+  /** `ip addr add CIDR dev DEV` */
+  | ({ op: 'addr-add'; dev: string; cidr: string } & OpTarget)
+  /** `ip addr del CIDR dev DEV` */
+  | ({ op: 'addr-del'; dev: string; cidr: string } & OpTarget)
+  /** `ip route add DST via GW dev DEV [metric M] [table T]` */
+  | ({ op: 'route-add'; route: ResolvedRoute } & OpTarget)
+  /** `ip route replace ...` */
+  | ({ op: 'route-replace'; route: ResolvedRoute } & OpTarget)
+  /** `ip route del DST ...` */
+  | ({ op: 'route-del'; route: ResolvedRoute } & OpTarget)
+  /** `sysctl -w KEY=VALUE` inside the namespace; `previous` is the value read before, for rollback and `down`. */
+  | ({ op: 'sysctl-set'; key: string; value: string; previous?: string } & OpTarget)
+  /** A node's `exec:` command, run with `sh -c` inside its namespace after everything else. */
+  | ({ op: 'exec'; command: string } & OpTarget);
+
+export type OpKind = Op['op'];
+
+export interface Plan {
+  lab: string;
+  ops: Op[];
+}
