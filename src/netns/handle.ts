@@ -68,9 +68,18 @@ export class NetnsHandle {
     }
   }
 
-  /** Creates the named namespace NAME (`ip netns add NAME`) and returns a handle on it. */
-  static create(name: string): NetnsHandle {
+  /**
+   * Creates the named namespace NAME (`ip netns add NAME`) and returns a handle on it. Unless `dad` is set,
+   * IPv6 duplicate address detection is turned off in it (`net.ipv6.conf.{all,default}.accept_dad=0`): in a lab
+   * no address is duplicated, and with DAD a fresh link-local address stays 'tentative' for a second, during
+   * which the first neighbour solicitations across a router go unanswered and the first ping is lost.
+   */
+  static create(name: string, opts: { dad?: boolean } = {}): NetnsHandle {
     const made = addNamedNetns(name, () => {
+      if (!opts.dad) {
+        writeFileSync('/proc/sys/net/ipv6/conf/all/accept_dad', '0');
+        writeFileSync('/proc/sys/net/ipv6/conf/default/accept_dad', '0');
+      }
       const fd = sys.open('/proc/thread-self/ns/net', sys.O_RDONLY);
       try {
         return { fd, sock: NetlinkSocket.open() };

@@ -1,0 +1,143 @@
+import { canonicalPrefix } from '../../src/topology/ip.js';
+import {
+  BRIDGE_DEVICE,
+  type Expectation,
+  type NodeKind,
+  type ResolvedInterface,
+  type ResolvedLab,
+  type ResolvedNode,
+  type ResolvedRoute,
+} from '../../src/topology/types.js';
+
+/** Builds a ResolvedLab by hand, the way the resolver would (dev of `via` routes left for the explainer to find). */
+export class LabBuilder {
+  private readonly nodes = new Map<string, ResolvedNode>();
+  private readonly lab: ResolvedLab;
+
+  constructor(name = 'test') {
+    this.lab = { name, prefix: 't-', nodes: [], links: [], expect: [] };
+  }
+
+  node(name: string, kind: NodeKind = 'netns', sysctls: Record<string, string> = {}): this {
+    const n: ResolvedNode = {
+      name,
+      kind,
+      netns: kind === 'host' ? null : `t-${name}`,
+      sysctls: { ...sysctls },
+      routes: [],
+      exec: [],
+      interfaces: [],
+    };
+    this.nodes.set(name, n);
+    this.lab.nodes.push(n);
+    return this;
+  }
+
+  private get(name: string): ResolvedNode {
+    if (!this.nodes.has(name)) this.node(name);
+    return this.nodes.get(name)!;
+  }
+
+  /** A veth pair `a` = `node:iface` ↔ `b`, each end with its addresses (either family, mixed). */
+  link(a: string, aAddrs: string[], b: string, bAddrs: string[] = []): this {
+    const index = this.lab.links.length;
+    const [an, ai] = a.split(':');
+    const [bn, bi] = b.split(':');
+    const end = (node: string, name: string, addrs: string[], peer: { node: string; name: string }) => {
+      const n = this.get(node);
+      const i: ResolvedInterface = {
+        node,
+        name,
+        ipv4: addrs.filter((x) => !x.includes(':')),
+        ipv6: addrs.filter((x) => x.includes(':')),
+        link: index,
+        peer,
+      };
+      if (n.kind === 'bridge') i.master = BRIDGE_DEVICE;
+      n.interfaces.push(i);
+    };
+    end(an, ai, aAddrs, { node: bn, name: bi });
+    end(bn, bi, bAddrs, { node: an, name: ai });
+    this.lab.links.push({
+      index,
+      endpoints: [
+        { node: an, interface: ai },
+        { node: bn, interface: bi },
+      ],
+    });
+    return this;
+  }
+
+  route(node: string, dst: string, via?: string, extra: Partial<ResolvedRoute> = {}): this {
+    const family = (dst === 'default' ? (via ?? '') : dst).includes(':') ? 6 : 4;
+    const r: ResolvedRoute = { dst: canonicalPrefix(dst, family)!, family, ...extra };
+    if (via) r.via = via;
+    this.get(node).routes.push(r);
+    return this;
+  }
+
+  sysctl(node: string, key: string, value: string): this {
+    this.get(node).sysctls[key] = value;
+    return this;
+  }
+
+  bridgeAddr(node: string, ...addrs: string[]): this {
+    const n = this.get(node);
+    n.bridgeIpv4 = addrs.filter((x) => !x.includes(':'));
+    n.bridgeIpv6 = addrs.filter((x) => x.includes(':'));
+    return this;
+  }
+
+  expect(x: Expectation): this {
+    this.lab.expect.push(x);
+    return this;
+  }
+
+  build(): ResolvedLab {
+    return structuredClone(this.lab);
+  }
+}
+
+export type TutorialState = 'bare' | 'routes' | 'working';
+
+/**
+ * The seed tutorial: ns0 —veth12/veth11— host —veth21/veth22— ns1. `bare` has addresses only, `routes` adds
+ * the two routes, `working` also enables forwarding on the host. `family` 6 uses 2001:db8:10::/64 and :20::/64.
+ */
+export function tutorial(state: TutorialState, family: 4 | 6 = 4): ResolvedLab {
+  const a = (n: 10 | 20, h: 1 | 2) => (family === 4 ? `10.1.${n}.${h}/24` : `2001:db8:${n}::${h}/64`);
+  const net = (n: 10 | 20) => (family === 4 ? `10.1.${n}.0/24` : `2001:db8:${n}::/64`);
+  const gw = (n: 10 | 20) => a(n, 1).split('/')[0];
+  const b = new LabBuilder('tutorial')
+    .node('host', 'host')
+    .node('ns0')
+    .node('ns1')
+    .link('ns0:veth12', [a(10, 2)], 'host:veth11', [a(10, 1)])
+    .link('ns1:veth22', [a(20, 2)], 'host:veth21', [a(20, 1)]);
+  if (state !== 'bare') b.route('ns0', net(20), gw(10)).route('ns1', net(10), gw(20));
+  if (state === 'working')
+    b.sysctl('host', family === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding', '1');
+  return b.build();
+}
+
+/**
+ * n0 — r1 — r2 — … — rN — n(N+1): N forwarding routers in a line, link i on 10.(i>>8).(i&255).0/24, with routes
+ * both ways between the two ends; `ttl` sets net.ipv4.ip_default_ttl on every node when given.
+ */
+export function chain(routers: number, ttl?: string): ResolvedLab {
+  const net = (i: number) => `10.${i >> 8}.${i & 255}`;
+  const last = routers + 1;
+  const b = new LabBuilder('chain');
+  for (let i = 0; i <= last; i++) {
+    b.node(i === 0 || i === last ? `n${i}` : `r${i}`, 'netns', ttl ? { 'net.ipv4.ip_default_ttl': ttl } : {});
+  }
+  const name = (i: number) => (i === 0 || i === last ? `n${i}` : `r${i}`);
+  for (let i = 0; i < last; i++) b.link(`${name(i)}:right`, [`${net(i)}.1/24`], `${name(i + 1)}:left`, [`${net(i)}.2/24`]);
+  b.route('n0', 'default', `${net(0)}.2`).route(`n${last}`, 'default', `${net(last - 1)}.1`);
+  for (let i = 1; i <= routers; i++) {
+    b.sysctl(`r${i}`, 'net.ipv4.ip_forward', '1');
+    if (i < routers) b.route(`r${i}`, `${net(last - 1)}.0/24`, `${net(i)}.2`);
+    if (i > 1) b.route(`r${i}`, `${net(0)}.0/24`, `${net(i - 1)}.1`);
+  }
+  return b.build();
+}
