@@ -159,6 +159,11 @@ export class NetnsHandle {
     return i;
   }
 
+  /** True when this handle made its namespace and chooses the indexes of devices created in it. */
+  get knowsIndexes(): boolean {
+    return this.nextIndex !== undefined;
+  }
+
   /** Records the index of a device created here by another handle (a veth peer created from the other side). */
   noteIndex(name: string, index: number): void {
     this.indexes.set(name, index);
@@ -198,9 +203,13 @@ export class NetnsHandle {
     this.run(this.vethRequest(name, peer, a));
   }
 
+  bridgeRequest(name: string, a: link.LinkAttrs = {}): Request {
+    return link.bridgeAdd({ ...a, name, index: this.reserveIndex(name) });
+  }
+
   /** Creates a bridge: `ip -n NS link add NAME type bridge`. */
   addBridge(name: string, a: link.LinkAttrs = {}): void {
-    this.run(link.bridgeAdd({ ...a, name, index: this.reserveIndex(name) }));
+    this.run(this.bridgeRequest(name, a));
   }
 
   /** Creates a macvlan on PARENT: `ip -n NS link add NAME link PARENT type macvlan mode MODE`. */
@@ -234,9 +243,13 @@ export class NetnsHandle {
     this.run(link.vxlanAdd({ ...a, ...o, name, parentIndex, index: this.reserveIndex(name) }));
   }
 
+  deleteLinkRequest(name: string): Request {
+    return link.linkDel({ name });
+  }
+
   /** Deletes a device: `ip -n NS link del NAME`. */
   deleteLink(name: string): void {
-    this.run(link.linkDel({ name }));
+    this.run(this.deleteLinkRequest(name));
     this.indexes.delete(name);
   }
 
@@ -281,9 +294,13 @@ export class NetnsHandle {
     this.run(this.addrRequest(dev, cidr));
   }
 
+  addrDelRequest(dev: string, cidr: string): Request {
+    return addr.addrDel({ index: this.indexOf(dev), cidr, dev });
+  }
+
   /** Removes an address: `ip -n NS addr del CIDR dev DEV`. */
   delAddr(dev: string, cidr: string): void {
-    this.run(addr.addrDel({ index: this.indexOf(dev), cidr, dev }));
+    this.run(this.addrDelRequest(dev, cidr));
   }
 
   // ---- routes --------------------------------------------------------------------------------------------
@@ -334,6 +351,21 @@ export class NetnsHandle {
   /** Reads a sysctl as this namespace sees it: `ip netns exec NS sysctl -n KEY`. */
   sysctl(key: string): string {
     return inNetns(this.fd, () => readFileSync(sysctlPath(key), 'utf8').trim());
+  }
+
+  /** Reads several sysctls in one visit to the namespace; a key that does not exist reads as undefined. */
+  sysctls(keys: readonly string[]): Record<string, string | undefined> {
+    return inNetns(this.fd, () => {
+      const out: Record<string, string | undefined> = {};
+      for (const k of keys) {
+        try {
+          out[k] = readFileSync(sysctlPath(k), 'utf8').trim();
+        } catch {
+          out[k] = undefined;
+        }
+      }
+      return out;
+    });
   }
 
   /**

@@ -10,7 +10,14 @@ describe('ledgerAfter', () => {
   it('records what the tutorial plan made, and not what was already there', () => {
     const start = freshMachine();
     // A route the file wants is already on the host: nslab did not make it, so it must not claim it.
-    start.nodes.host.routes.push({ dst: '10.1.0.0/16', family: 4, via: '192.168.1.1', dev: 'eth0', table: 254, protocol: 'boot' });
+    start.nodes.host.routes.push({
+      dst: '10.1.0.0/16',
+      family: 4,
+      via: '192.168.1.1',
+      dev: 'eth0',
+      table: 254,
+      protocol: 'boot',
+    });
     const lab = tutorialLab();
     lab.nodes[0].routes.push({ dst: '10.1.0.0/16', family: 4, via: '192.168.1.1', dev: 'eth0' });
     const { ledger } = up(lab, start);
@@ -30,7 +37,12 @@ describe('ledgerAfter', () => {
 
   it('keeps the first previous value and the creation time across ups', () => {
     const first = up(tutorialLab(), freshMachine());
-    const again = ledgerAfter(first.ledger, tutorialLab(), { lab: 'seed', ops: [] }, { hostNetns: null, now: 'later' });
+    const again = ledgerAfter(
+      first.ledger,
+      tutorialLab(),
+      { lab: 'seed', ops: [] },
+      { hostNetns: null, now: 'later' },
+    );
     assert.deepEqual(again.sysctls, first.ledger.sysctls);
     assert.equal(again.createdAt, NOW);
     assert.equal(again.updatedAt, 'later');

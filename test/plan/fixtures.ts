@@ -167,7 +167,15 @@ export function hostState(): ObservedNamespace {
       { dev: 'eth0', cidr: 'fe80::5054:ff:fe66:510b/64', family: 6 },
     ],
     routes: [
-      { dst: '0.0.0.0/0', family: 4, via: '192.168.1.1', dev: 'eth0', metric: 100, table: 254, protocol: 'dhcp' },
+      {
+        dst: '0.0.0.0/0',
+        family: 4,
+        via: '192.168.1.1',
+        dev: 'eth0',
+        metric: 100,
+        table: 254,
+        protocol: 'dhcp',
+      },
       { dst: '192.168.1.0/24', family: 4, dev: 'eth0', table: 254, protocol: 'kernel' },
     ],
     sysctls: { 'net.ipv4.ip_forward': '0' },

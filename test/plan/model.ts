@@ -1,7 +1,14 @@
 // A small model of the kernel for plan tests: applies ops to an ObservedState the way the kernel would, and
 // refuses what the kernel refuses (EEXIST, missing device, gateway not on a connected subnet, device down...),
 // so that an op order that could not run fails here too.
-import type { ObservedLink, ObservedNamespace, ObservedRoute, ObservedState, Op, Plan } from '../../src/plan/types.js';
+import type {
+  ObservedLink,
+  ObservedNamespace,
+  ObservedRoute,
+  ObservedState,
+  Op,
+  Plan,
+} from '../../src/plan/types.js';
 import { parseCidr, prefixContains } from '../../src/topology/ip.js';
 
 export type KernelModel = ObservedState & { peers?: Record<string, string>; executed?: string[] };
@@ -70,7 +77,8 @@ function routeOf(n: ObservedNamespace, op: Extract<Op, { route: unknown }>): Obs
   if (r.family === 4 && r.via !== undefined) {
     const via = r.via;
     const onLink = n.routes.some(
-      (k) => k.protocol === 'kernel' && (r.dev === undefined || k.dev === r.dev) && prefixContains(k.dst, via),
+      (k) =>
+        k.protocol === 'kernel' && (r.dev === undefined || k.dev === r.dev) && prefixContains(k.dst, via),
     );
     if (!onLink) fail(op, `ENETUNREACH: gateway ${via} is on no connected subnet`);
   }
@@ -82,7 +90,12 @@ function step(s: KernelModel, op: Op): void {
     case 'netns-add': {
       if (!op.ns || s.namespaces.includes(op.ns)) fail(op, `EEXIST namespace ${op.ns}`);
       s.namespaces.push(op.ns);
-      s.nodes[op.node] = { links: [{ name: 'lo', index: 1, up: false, mtu: 65536 }], addrs: [], routes: [], sysctls: {} };
+      s.nodes[op.node] = {
+        links: [{ name: 'lo', index: 1, up: false, mtu: 65536 }],
+        addrs: [],
+        routes: [],
+        sysctls: {},
+      };
       return;
     }
     case 'netns-del': {
@@ -118,7 +131,8 @@ function step(s: KernelModel, op: Op): void {
     case 'link-set': {
       const n = space(s, op);
       const l = device(n, op, op.name);
-      if (op.master !== undefined && device(n, op, op.master).kind !== 'bridge') fail(op, 'master is no bridge');
+      if (op.master !== undefined && device(n, op, op.master).kind !== 'bridge')
+        fail(op, 'master is no bridge');
       if (op.mtu !== undefined) l.mtu = op.mtu;
       if (op.mac !== undefined) l.mac = op.mac.toLowerCase();
       if (op.alias !== undefined) l.alias = op.alias;
@@ -149,7 +163,8 @@ function step(s: KernelModel, op: Op): void {
       const n = space(s, op);
       const c = parseCidr(op.cidr) ?? fail(op, `bad cidr ${op.cidr}`);
       const on = n.addrs.filter((a) => a.dev === op.dev);
-      const victim = on.find((a) => a.cidr === `${c.address}/${c.prefixLen}`) ?? fail(op, `EADDRNOTAVAIL ${op.cidr}`);
+      const victim =
+        on.find((a) => a.cidr === `${c.address}/${c.prefixLen}`) ?? fail(op, `EADDRNOTAVAIL ${op.cidr}`);
       const gone = new Set([victim]);
       if (c.family === 4) {
         // promote_secondaries off: deleting a subnet's primary deletes its secondaries.
@@ -159,7 +174,9 @@ function step(s: KernelModel, op: Op): void {
       n.addrs = n.addrs.filter((a) => !gone.has(a));
       const left = n.addrs.filter((a) => a.dev === op.dev);
       if (!left.some((a) => parseCidr(a.cidr)?.network === c.network)) {
-        n.routes = n.routes.filter((r) => !(r.protocol === 'kernel' && r.dev === op.dev && r.dst === c.network));
+        n.routes = n.routes.filter(
+          (r) => !(r.protocol === 'kernel' && r.dev === op.dev && r.dst === c.network),
+        );
       }
       if (c.family === 4 && !left.some((a) => a.family === 4)) {
         // The last IPv4 address gone: the kernel flushes every IPv4 route through the device.
@@ -196,7 +213,8 @@ function step(s: KernelModel, op: Op): void {
     case 'sysctl-set': {
       const n = space(s, op);
       const cur = n.sysctls[op.key];
-      if (op.previous !== undefined && cur !== op.previous) fail(op, `${op.key} is ${cur}, plan read ${op.previous}`);
+      if (op.previous !== undefined && cur !== op.previous)
+        fail(op, `${op.key} is ${cur}, plan read ${op.previous}`);
       n.sysctls[op.key] = op.value;
       return;
     }

@@ -119,7 +119,11 @@ describe('planUp idempotency', () => {
       const first = up(make(), start, undefined, hostNetns);
       assert.ok(first.plan.ops.length > 0);
       assert.deepEqual(planUp(make(), first.after, { hostNetns, ledger: first.ledger }).ops, []);
-      assert.deepEqual(planUp(make(), first.after, { hostNetns }).ops, [], 'the alias marks suffice without a ledger');
+      assert.deepEqual(
+        planUp(make(), first.after, { hostNetns }).ops,
+        [],
+        'the alias marks suffice without a ledger',
+      );
     });
   }
 
@@ -342,7 +346,14 @@ describe('planUp ownership', () => {
     const host = base.after.nodes.host;
     host.links.push({ name: 'veth99', index: 99, kind: 'veth', up: true, mtu: 1500 });
     host.addrs.push({ dev: 'eth0', cidr: '192.168.1.77/24', family: 4 });
-    host.routes.push({ dst: '172.16.0.0/16', family: 4, via: '192.168.1.254', dev: 'eth0', table: 254, protocol: 'boot' });
+    host.routes.push({
+      dst: '172.16.0.0/16',
+      family: 4,
+      via: '192.168.1.254',
+      dev: 'eth0',
+      table: 254,
+      protocol: 'boot',
+    });
     base.after.nodes.ns0.routes.push({
       dst: '10.9.0.0/16',
       family: 4,
@@ -403,11 +414,14 @@ describe('planUp ownership', () => {
   it('refuses to adopt a device of the same name that is not the lab’s', () => {
     const start = freshMachine();
     start.nodes.host.links.push({ name: 'veth11', index: 7, kind: 'veth', up: true, mtu: 1500 });
-    assert.throws(() => planUp(tutorialLab(), start, { hostNetns: null }), (e: unknown) => {
-      assert.ok(e instanceof PlanError);
-      assert.match(e.message, /veth11 already exists in the host namespace/);
-      return true;
-    });
+    assert.throws(
+      () => planUp(tutorialLab(), start, { hostNetns: null }),
+      (e: unknown) => {
+        assert.ok(e instanceof PlanError);
+        assert.match(e.message, /veth11 already exists in the host namespace/);
+        return true;
+      },
+    );
     // The same device carrying the lab's mark is adopted.
     start.nodes.host.links[2].alias = 'nslab:seed';
     assert.doesNotThrow(() => planUp(tutorialLab(), start, { hostNetns: null }));

@@ -1,0 +1,283 @@
+/**
+ * Carries out a plan against the kernel: operations of one kind are sent to each namespace as one netlink
+ * batch; every operation that succeeded leaves an undo step, and a failure rolls back what this run did, newest
+ * first, before the error is thrown.
+ */
+import type { Request } from '../netlink/message.js';
+import type { NetlinkError } from '../netlink/socket.js';
+import type { NetnsHandle } from '../netns/handle.js';
+import { formatOp } from '../plan/format.js';
+import type { ObservedState, Op, Plan } from '../plan/types.js';
+import { NslabError } from '../sys/errors.js';
+import type { KernelSession } from './session.js';
+
+/** An operation of the plan failed. Carries the operation, its `ip` spelling and the kernel's answer. */
+export class ApplyError extends NslabError {
+  readonly op: Op;
+  readonly command: string;
+  /** What the rollback could not undo, in words (empty when the kernel is back as it was). */
+  readonly rollbackFailures: string[];
+  constructor(op: Op, command: string, cause: Error, rollbackFailures: string[]) {
+    const rb = rollbackFailures.length
+      ? `; rollback left: ${rollbackFailures.join('; ')}`
+      : '; everything this run changed was rolled back';
+    super(`${command}\n  failed: ${cause.message}${rb}`, 1, { cause });
+    this.name = 'ApplyError';
+    this.op = op;
+    this.command = command;
+    this.rollbackFailures = rollbackFailures;
+  }
+}
+
+export interface ExecuteOptions {
+  /** The state the plan was made from: lets link changes on existing devices be undone. */
+  observed?: ObservedState;
+  /** Called after each batch with the number of operations done. */
+  onProgress?: (done: number, total: number, last: Op) => void;
+  /** Output of `exec` operations. */
+  onExecOutput?: (node: string, command: string, output: string) => void;
+}
+
+type Undo = { op: Op; run: () => void };
+
+const BATCHED = new Set<Op['op']>([
+  'veth-add',
+  'bridge-add',
+  'link-set',
+  'link-del',
+  'addr-add',
+  'addr-del',
+  'route-add',
+  'route-replace',
+  'route-del',
+]);
+
+/** Runs the plan; throws ApplyError after rolling back when an operation fails. */
+export function executePlan(plan: Plan, session: KernelSession, opts: ExecuteOptions = {}): void {
+  const undo: Undo[] = [];
+  const ctx = { hostNetns: session.hostNetns };
+  let done = 0;
+  let i = 0;
+  const ops = plan.ops;
+  try {
+    while (i < ops.length) {
+      const kind = ops[i].op;
+      let j = i;
+      while (j < ops.length && ops[j].op === kind && BATCHED.has(kind)) j++;
+      if (j === i) j = i + 1;
+      const group = ops.slice(i, j);
+      if (BATCHED.has(kind)) runBatched(group, session, opts, undo);
+      else for (const op of group) runSingle(op, session, opts, undo);
+      done += group.length;
+      opts.onProgress?.(done, ops.length, group[group.length - 1]);
+      i = j;
+    }
+  } catch (e) {
+    const failed = (e as { failedOp?: Op }).failedOp ?? ops[i];
+    const left = rollback(undo);
+    if (e instanceof Error) throw new ApplyError(failed, formatOp(failed, ctx), unwrap(e), left);
+    throw e;
+  }
+}
+
+function unwrap(e: Error): Error {
+  return (e as { cause?: Error }).cause instanceof Error && (e as { failedOp?: Op }).failedOp
+    ? (e.cause as Error)
+    : e;
+}
+
+function fail(op: Op, cause: Error): never {
+  throw Object.assign(new Error(cause.message, { cause }), { failedOp: op });
+}
+
+/** Rolls back newest first; returns what could not be undone. */
+function rollback(undo: Undo[]): string[] {
+  const left: string[] = [];
+  for (const u of undo.reverse()) {
+    try {
+      u.run();
+    } catch (e) {
+      left.push(`${u.op.op} on ${u.op.node}: ${(e as Error).message}`);
+    }
+  }
+  return left;
+}
+
+function runBatched(group: Op[], session: KernelSession, opts: ExecuteOptions, undo: Undo[]): void {
+  const byNs = new Map<string | null, Op[]>();
+  for (const op of group) {
+    const list = byNs.get(op.ns) ?? [];
+    list.push(op);
+    byNs.set(op.ns, list);
+  }
+  for (const [ns, list] of byNs) {
+    const h = session.handle(ns);
+    const reqs: Request[] = [];
+    for (const op of list) {
+      try {
+        reqs.push(request(op, h, session));
+      } catch (e) {
+        fail(op, e as Error);
+      }
+    }
+    const results: (NetlinkError | undefined)[] = h.execute(reqs);
+    let first: { op: Op; err: NetlinkError } | undefined;
+    list.forEach((op, k) => {
+      const err = results[k];
+      if (err) first ??= { op, err };
+      else {
+        const u = undoOf(op, h, opts.observed);
+        if (u) undo.push({ op, run: u });
+      }
+    });
+    if (first) fail(first.op, first.err);
+    if (session.isHost(ns)) noDadOnHost(list, h);
+  }
+}
+
+/** IPv6 DAD off on the host-side devices nslab creates (the lab's namespaces have it off for all devices). */
+function noDadOnHost(list: Op[], h: NetnsHandle): void {
+  for (const op of list) {
+    if (op.op !== 'veth-add' && op.op !== 'bridge-add') continue;
+    try {
+      h.setSysctl(`net/ipv6/conf/${op.name}/accept_dad`, '0');
+    } catch {
+      // IPv6 disabled on the host: nothing to do
+    }
+  }
+}
+
+function request(op: Op, h: NetnsHandle, session: KernelSession): Request {
+  switch (op.op) {
+    case 'veth-add': {
+      const peer = session.handle(op.peer.ns);
+      return h.vethRequest(
+        op.name,
+        { handle: peer, name: op.peer.name, mac: op.peerMac },
+        { mtu: op.mtu, mac: op.mac },
+      );
+    }
+    case 'bridge-add':
+      return h.bridgeRequest(op.name);
+    case 'link-set':
+      return h.setLinkRequest(op.name, {
+        up: op.up,
+        mtu: op.mtu,
+        mac: op.mac,
+        alias: op.alias,
+        master: op.master,
+      });
+    case 'link-del':
+      return h.deleteLinkRequest(op.name);
+    case 'addr-add':
+      return h.addrRequest(op.dev, op.cidr);
+    case 'addr-del':
+      return h.addrDelRequest(op.dev, op.cidr);
+    case 'route-add':
+    case 'route-replace': {
+      const r = op.route;
+      return h.routeRequest(
+        { dst: r.dst, via: r.via, dev: r.dev, metric: r.metric, table: r.table },
+        { replace: op.op === 'route-replace' },
+      );
+    }
+    case 'route-del': {
+      const r = op.route;
+      return h.routeDelRequest({ dst: r.dst, via: r.via, dev: r.dev, metric: r.metric, table: r.table });
+    }
+    default:
+      throw new NslabError(`operation ${op.op} cannot be batched`);
+  }
+}
+
+/** The undo step of a successful batched operation, or undefined when there is none. */
+function undoOf(op: Op, h: NetnsHandle, observed: ObservedState | undefined): (() => void) | undefined {
+  switch (op.op) {
+    case 'veth-add':
+    case 'bridge-add':
+      return () => h.deleteLink(op.name);
+    case 'addr-add':
+      return () => h.delAddr(op.dev, op.cidr);
+    case 'addr-del':
+      return () => h.addAddr(op.dev, op.cidr);
+    case 'route-add': {
+      const r = op.route;
+      return () => h.delRoute({ dst: r.dst, via: r.via, dev: r.dev, metric: r.metric, table: r.table });
+    }
+    case 'route-del': {
+      const r = op.route;
+      return () => h.addRoute({ dst: r.dst, via: r.via, dev: r.dev, metric: r.metric, table: r.table });
+    }
+    case 'route-replace': {
+      const r = op.route;
+      const before = observed?.nodes[op.node]?.routes.find(
+        (o) => o.dst === r.dst && o.family === r.family && o.table === (r.table ?? 254),
+      );
+      if (!before)
+        return () => h.delRoute({ dst: r.dst, via: r.via, dev: r.dev, metric: r.metric, table: r.table });
+      return () =>
+        h.replaceRoute({
+          dst: before.dst,
+          via: before.via,
+          dev: before.dev,
+          metric: before.metric,
+          table: before.table,
+        });
+    }
+    case 'link-set': {
+      const before = observed?.nodes[op.node]?.links.find((l) => l.name === op.name);
+      if (!before) return undefined; // a device this run created: deleting it undoes this too
+      return () =>
+        h.setLink(op.name, {
+          up: op.up === undefined ? undefined : before.up,
+          mtu: op.mtu === undefined ? undefined : before.mtu,
+          mac: op.mac === undefined ? undefined : before.mac,
+          alias: op.alias === undefined ? undefined : (before.alias ?? ''),
+          master: op.master === undefined ? undefined : (before.master ?? null),
+        });
+    }
+    default:
+      return undefined;
+  }
+}
+
+function runSingle(op: Op, session: KernelSession, opts: ExecuteOptions, undo: Undo[]): void {
+  try {
+    switch (op.op) {
+      case 'netns-add': {
+        session.create(op.ns!);
+        const ns = op.ns!;
+        undo.push({ op, run: () => session.delete(ns) });
+        return;
+      }
+      case 'netns-del':
+        session.delete(op.ns!);
+        return;
+      case 'sysctl-set': {
+        const h = session.handle(op.ns);
+        h.setSysctl(op.key, op.value);
+        if (op.previous !== undefined) {
+          const prev = op.previous;
+          undo.push({ op, run: () => h.setSysctl(op.key, prev) });
+        }
+        return;
+      }
+      case 'exec': {
+        const r = session.handle(op.ns).spawnSync('sh', ['-c', op.command], { encoding: 'utf8' });
+        const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+        opts.onExecOutput?.(op.node, op.command, output);
+        if (r.error) throw r.error;
+        if (r.status !== 0) {
+          throw new NslabError(
+            `exited with status ${r.status ?? r.signal}${output ? `: ${output.trim()}` : ''}`,
+          );
+        }
+        return;
+      }
+      default:
+        throw new NslabError(`unknown operation ${op.op}`);
+    }
+  } catch (e) {
+    fail(op, e as Error);
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Reads what the kernel holds for a lab, through netlink and /proc/sys, into the planner's ObservedState.
+ */
+import { listNamedNetns } from '../netns/named.js';
+import type { Ledger, ObservedLink, ObservedNamespace, ObservedState } from '../plan/types.js';
+import type { ResolvedLab, ResolvedNode } from '../topology/types.js';
+import type { KernelSession } from './session.js';
+
+const RTN_UNICAST = 1;
+
+/** Reads one namespace: its links, addresses (not link-local or loopback), unicast routes and the given sysctls. */
+export function observeNamespace(
+  session: KernelSession,
+  ns: string | null,
+  sysctlKeys: string[],
+): ObservedNamespace {
+  const h = session.handle(ns);
+  const raw = h.links();
+  const byIndex = new Map(raw.map((l) => [l.index, l.name]));
+  const links: ObservedLink[] = raw.map((l) => ({
+    name: l.name,
+    index: l.index,
+    kind: l.kind,
+    up: l.up,
+    mtu: l.mtu,
+    mac: l.mac,
+    alias: l.alias,
+    master: l.masterIndex ? byIndex.get(l.masterIndex) : undefined,
+  }));
+  const addrs = h
+    .addrs()
+    .filter((a) => a.scope !== 254 && !(a.family === 6 && a.address.startsWith('fe80:')))
+    .map((a) => ({ dev: byIndex.get(a.index) ?? `if${a.index}`, cidr: a.cidr, family: a.family }));
+  const routes = h
+    .routes()
+    .filter(
+      (r) => r.type === RTN_UNICAST && r.table !== 255 && !(r.family === 6 && r.dst.startsWith('fe80::')),
+    )
+    .map((r) => ({
+      dst: r.dst,
+      family: r.family,
+      via: r.via,
+      dev: r.oif ? byIndex.get(r.oif) : undefined,
+      metric: r.metric,
+      table: r.table,
+      protocol: r.protocol,
+    }));
+  const values = sysctlKeys.length ? h.sysctls(sysctlKeys) : {};
+  const sysctls: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) if (v !== undefined) sysctls[k] = v;
+  return { links, addrs, routes, sysctls };
+}
+
+/**
+ * Observes every node of the desired lab and of the lab as last applied (from the ledger) whose namespace
+ * exists: what `planUp` and `planDown` need.
+ */
+export function observe(
+  session: KernelSession,
+  lab: ResolvedLab | undefined,
+  ledger?: Ledger,
+): ObservedState {
+  const namespaces = listNamedNetns();
+  const present = new Set(namespaces);
+  const nodes: Record<string, ResolvedNode> = {};
+  for (const n of [...(ledger?.applied.nodes ?? []), ...(lab?.nodes ?? [])]) nodes[n.name] = n;
+  const out: ObservedState = { namespaces, nodes: {} };
+  for (const node of Object.values(nodes)) {
+    if (node.netns !== null && !present.has(node.netns)) continue;
+    const keys = new Set<string>([
+      ...Object.keys(lab?.nodes.find((n) => n.name === node.name)?.sysctls ?? {}),
+      ...Object.keys(node.sysctls),
+      ...(ledger?.sysctls.filter((s) => s.node === node.name).map((s) => s.key) ?? []),
+    ]);
+    out.nodes[node.name] = observeNamespace(session, node.netns, [...keys]);
+  }
+  return out;
+}

@@ -1,0 +1,327 @@
+/**
+ * The lab life-cycle commands: up, down, status, exec, plan, export, schema, demo.
+ */
+import { writeFileSync } from 'node:fs';
+import Table from 'cli-table3';
+import { type Command, Option } from 'commander';
+import { type DemoEvent, runDemo } from '../lab/demo.js';
+import { Lab, type LabStatus, requirePrivilege } from '../lab/lab.js';
+import { exportScript } from '../plan/export.js';
+import { describeOp, formatOp } from '../plan/format.js';
+import type { Op, Plan } from '../plan/types.js';
+import { planUp } from '../plan/up.js';
+import { NslabError } from '../sys/errors.js';
+import { topologyJsonSchemaText } from '../topology/schema.js';
+import { c, json, out, progress, warn } from './ui.js';
+
+const HOST_NETNS_HELP = 'an existing namespace that plays the host instead of the real default namespace';
+
+export function hostNetnsOption(): Option {
+  return new Option('--host-netns <name>', HOST_NETNS_HELP);
+}
+
+interface CommonOpts {
+  hostNetns?: string;
+  json?: boolean;
+  verbose?: boolean;
+  quiet?: boolean;
+}
+
+const SHOWN = 40;
+
+/** Prints operations as their `ip` commands: all of them with --verbose, else at most SHOWN and a summary. */
+function printOps(ops: Op[], hostNetns: string | null, verbose = false): void {
+  const shown = verbose ? ops : ops.slice(0, SHOWN);
+  for (const op of shown) out(`  ${c.dim('$')} ${formatOp(op, { hostNetns })}`);
+  if (shown.length < ops.length) {
+    const counts = new Map<string, number>();
+    for (const op of ops.slice(SHOWN)) counts.set(op.op, (counts.get(op.op) ?? 0) + 1);
+    const rest = [...counts].map(([k, n]) => `${n} ${k}`).join(', ');
+    out(c.dim(`  ... and ${ops.length - shown.length} more (${rest}); --verbose shows them all`));
+  }
+}
+
+function opsJson(plan: Plan, hostNetns: string | null) {
+  return plan.ops.map((op) => ({ ...op, command: formatOp(op, { hostNetns }), description: describeOp(op) }));
+}
+
+function ms(n: number): string {
+  return n < 1000 ? `${n.toFixed(0)} ms` : `${(n / 1000).toFixed(2)} s`;
+}
+
+export function registerCore(program: Command): void {
+  program
+    .command('up')
+    .description(
+      'build the lab described by FILE, or bring a running one in line with it (only the difference is applied)',
+    )
+    .argument('<file>', 'topology file (*.nslab.yml)')
+    .addOption(hostNetnsOption())
+    .option('-n, --dry-run', 'print what would change, change nothing')
+    .option('-v, --verbose', 'print every operation')
+    .option('-q, --quiet', 'print only the summary')
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      '\nExample:\n  sudo nslab up examples/seed.nslab.yml\n  sudo nslab up lab.nslab.yml --dry-run',
+    )
+    .action(async (file: string, o: CommonOpts & { dryRun?: boolean }) => {
+      const lab = await Lab.load(file, { hostNetns: o.hostNetns });
+      const bar = o.json ? undefined : progress(`building ${lab.name}`);
+      const r = await lab.up({
+        dryRun: o.dryRun,
+        onProgress: bar ? (d, t) => bar.update(d, t) : undefined,
+        onExecOutput: (node, command, output) => {
+          if (!o.json && !o.quiet && output.trim())
+            out(c.dim(`  [${node}] ${command}\n${output.replace(/^/gm, '    ')}`));
+        },
+      });
+      bar?.done();
+      if (o.json) {
+        json({
+          lab: r.lab,
+          changed: r.changed,
+          dryRun: r.dryRun,
+          durationMs: r.durationMs,
+          operations: opsJson(r.plan, lab.hostNetns),
+        });
+        return;
+      }
+      if (!r.changed) {
+        out(`${c.green('✔')} lab ${c.bold(r.lab)} is up to date: nothing to change`);
+        return;
+      }
+      if (!o.quiet) printOps(r.plan.ops, lab.hostNetns, o.verbose);
+      const nodes = lab.topology.nodes.filter((n) => n.kind !== 'host').length;
+      const what = `${r.plan.ops.length} operations`;
+      if (r.dryRun)
+        out(`${c.yellow('•')} dry run: ${what} would bring lab ${c.bold(r.lab)} in line with ${file}`);
+      else {
+        out(
+          `${c.green('✔')} lab ${c.bold(r.lab)} is up: ${what} in ${ms(r.durationMs)} (${nodes} namespaces, ${lab.topology.links.length} links)`,
+        );
+      }
+    });
+
+  program
+    .command('down')
+    .description('remove exactly what nslab made for a lab, and restore the sysctls it changed')
+    .argument('<lab>', 'topology file or lab name')
+    .addOption(hostNetnsOption())
+    .option('-v, --verbose', 'print every operation')
+    .option('-q, --quiet', 'print only the summary')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  sudo nslab down seed\n  sudo nslab down examples/seed.nslab.yml')
+    .action(async (target: string, o: CommonOpts) => {
+      const lab = await Lab.open(target, { hostNetns: o.hostNetns });
+      const r = await lab.down();
+      if (o.json) {
+        json({
+          lab: r.lab,
+          changed: r.changed,
+          durationMs: r.durationMs,
+          operations: opsJson(r.plan, lab.hostNetns),
+        });
+        return;
+      }
+      if (!r.changed) {
+        out(`lab ${c.bold(r.lab)} is not up: nothing to remove`);
+        return;
+      }
+      if (!o.quiet) printOps(r.plan.ops, lab.hostNetns, o.verbose);
+      out(
+        `${c.green('✔')} lab ${c.bold(r.lab)} is down: ${r.plan.ops.length} operations in ${ms(r.durationMs)}`,
+      );
+    });
+
+  program
+    .command('status')
+    .description(
+      'show the labs that are up, or one lab read back live from the kernel with its drift from the file',
+    )
+    .argument('[lab]', 'topology file or lab name')
+    .addOption(hostNetnsOption())
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  sudo nslab status\n  sudo nslab status seed --json')
+    .action(async (target: string | undefined, o: CommonOpts) => {
+      if (!target) {
+        const labs = Lab.list();
+        if (o.json) return json(labs);
+        if (labs.length === 0) return out('no lab is up');
+        const t = new Table({
+          head: ['lab', 'host namespace', 'nodes', 'file', 'updated'],
+          style: { head: [], border: [] },
+        });
+        for (const l of labs)
+          t.push([l.name, l.hostNetns ?? '(default)', l.nodes, l.file ?? '', l.updatedAt]);
+        return out(t.toString());
+      }
+      const lab = await Lab.open(target, { hostNetns: o.hostNetns });
+      const s = lab.status();
+      if (o.json) return json(s);
+      printStatus(s);
+      if (s.drift.length > 0) process.exitCode = 1;
+    });
+
+  program
+    .command('exec')
+    .description('run a command inside a node of a lab that is up; its exit code is passed through')
+    .argument('<node>', 'node name')
+    .argument('<command...>', 'command and arguments (after --)')
+    .option('--lab <lab>', 'lab name or file, when several labs are up')
+    .addOption(hostNetnsOption())
+    .addHelpText(
+      'after',
+      '\nExample:\n  sudo nslab exec ns0 -- ping -c 1 10.1.20.2\n  sudo nslab exec --lab seed ns1 -- ip route',
+    )
+    .action(async (node: string, command: string[], o: CommonOpts & { lab?: string }) => {
+      const lab = await Lab.forNode(node, { lab: o.lab, hostNetns: o.hostNetns });
+      lab.node(node);
+      const r = await lab.exec(node, command, { stdio: 'inherit' });
+      lab.close();
+      process.exitCode = r.code;
+    });
+
+  program
+    .command('plan')
+    .description(
+      'print the operations `up` would run, each as its ip command (as root, against the live kernel)',
+    )
+    .argument('<file>', 'topology file')
+    .addOption(hostNetnsOption())
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      '\nExample:\n  sudo nslab plan examples/seed.nslab.yml\n  nslab plan examples/seed.nslab.yml   (not root: planned against an empty kernel)',
+    )
+    .action(async (file: string, o: CommonOpts) => {
+      const lab = await Lab.load(file, { hostNetns: o.hostNetns });
+      let plan: Plan;
+      let live = true;
+      try {
+        requirePrivilege();
+        plan = lab.plan();
+        lab.close();
+      } catch (e) {
+        if (!(e instanceof NslabError) || !/needs root/.test(e.message)) throw e;
+        live = false;
+        plan = planUp(lab.topology, { namespaces: [], nodes: {} }, { hostNetns: lab.hostNetns });
+      }
+      if (o.json) return json({ lab: lab.name, live, operations: opsJson(plan, lab.hostNetns) });
+      if (!live)
+        warn(
+          'not root: this is the plan against an empty kernel (run with sudo to compare with the live state)',
+        );
+      if (plan.ops.length === 0) return out(`lab ${c.bold(lab.name)} is up to date: nothing to change`);
+      for (const op of plan.ops)
+        out(`${formatOp(op, { hostNetns: lab.hostNetns })}  ${c.dim(`# ${describeOp(op)}`)}`);
+    });
+
+  program
+    .command('export')
+    .description('write the lab as a standalone shell script of ip and sysctl commands (or as resolved JSON)')
+    .argument('<file>', 'topology file')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['sh', 'json']).default('sh'))
+    .option('-o, --output <path>', 'write to a file instead of stdout')
+    .addOption(hostNetnsOption())
+    .addHelpText('after', '\nExample:\n  nslab export examples/seed.nslab.yml --format sh -o seed.sh')
+    .action(async (file: string, o: { format: 'sh' | 'json'; output?: string; hostNetns?: string }) => {
+      const lab = await Lab.load(file, { hostNetns: o.hostNetns });
+      const text =
+        o.format === 'sh'
+          ? exportScript(lab.topology, { hostNetns: lab.hostNetns })
+          : `${JSON.stringify(lab.topology, null, 2)}\n`;
+      if (o.output) writeFileSync(o.output, text, { mode: o.format === 'sh' ? 0o755 : 0o644 });
+      else process.stdout.write(text);
+    });
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of topology files (for editor completion and checking)')
+    .option('-o, --output <path>', 'write to a file instead of stdout')
+    .addHelpText('after', '\nExample:\n  nslab schema -o nslab.schema.json')
+    .action((o: { output?: string }) => {
+      if (o.output) writeFileSync(o.output, topologyJsonSchemaText());
+      else process.stdout.write(topologyJsonSchemaText());
+    });
+
+  program
+    .command('demo')
+    .description(
+      "the tutorial's lab, step by step, in a throwaway namespace that plays the host; nothing on the host changes",
+    )
+    .addOption(hostNetnsOption())
+    .addHelpText('after', '\nExample:\n  sudo nslab demo')
+    .action(async (o: CommonOpts) => {
+      requirePrivilege();
+      await runDemo(printDemo, { hostNetns: o.hostNetns });
+    });
+}
+
+function printDemo(e: DemoEvent): void {
+  switch (e.kind) {
+    case 'step':
+      out(`\n${c.bold(c.cyan(`== ${e.title}`))}`);
+      if (e.text) out(e.text);
+      return;
+    case 'commands':
+      for (const cmd of e.commands) out(`  ${c.dim('$')} ${cmd}`);
+      return;
+    case 'ping': {
+      out(`  ${c.dim('$')} ${e.command}`);
+      const lines = e.output
+        .split('\n')
+        .filter((l) => /bytes from|unreachable|Unreachable|packet loss|connect:/.test(l));
+      for (const l of lines) out(`    ${e.code === 0 ? c.green(l) : c.red(l)}`);
+      return;
+    }
+    case 'explain':
+      out(c.yellow(e.text.replace(/^/gm, '  ')));
+      return;
+    case 'note':
+      out(c.dim(e.text));
+      return;
+  }
+}
+
+function printStatus(s: LabStatus): void {
+  out(
+    `lab ${c.bold(s.lab)}${s.hostNetns ? ` (host namespace ${s.hostNetns})` : ''}: ${s.deployed ? 'up' : c.yellow('not recorded as up')}`,
+  );
+  const t = new Table({
+    head: ['node', 'namespace', 'interface', 'state', 'addresses'],
+    style: { head: [], border: [] },
+  });
+  for (const n of s.nodes) {
+    if (!n.present) {
+      t.push([n.name, n.netns ?? '(host)', c.red('missing'), '', '']);
+      continue;
+    }
+    if (n.interfaces.length === 0) t.push([n.name, n.netns ?? '(host)', '', '', '']);
+    n.interfaces.forEach((i, k) => {
+      t.push([
+        k === 0 ? n.name : '',
+        k === 0 ? (n.netns ?? '(host)') : '',
+        i.declared ? i.name : c.yellow(`${i.name} (not in file)`),
+        i.up ? c.green('up') : c.red('down'),
+        i.addresses.join('\n'),
+      ]);
+    });
+  }
+  out(t.toString());
+  const routes = s.nodes.filter((n) => n.routes.length > 0);
+  if (routes.length) {
+    out('routes:');
+    for (const n of routes) for (const r of n.routes) out(`  ${n.name}: ${r}`);
+  }
+  const sysctls = s.nodes.filter((n) => Object.keys(n.sysctls).length > 0);
+  if (sysctls.length) {
+    out('sysctls:');
+    for (const n of sysctls) for (const [k, v] of Object.entries(n.sysctls)) out(`  ${n.name}: ${k} = ${v}`);
+  }
+  if (s.drift.length === 0) out(`${c.green('✔')} in line with the file`);
+  else {
+    out(c.yellow(`drift from the file (${s.drift.length}); \`nslab up\` would:`));
+    for (const d of s.drift) out(`  - ${d}`);
+  }
+}

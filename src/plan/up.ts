@@ -1,0 +1,471 @@
+import { parseCidr } from '../topology/ip.js';
+import {
+  BRIDGE_DEVICE,
+  type ResolvedInterface,
+  type ResolvedLab,
+  type ResolvedLink,
+  type ResolvedNode,
+  type ResolvedRoute,
+} from '../topology/types.js';
+import {
+  canonicalCidr,
+  EMPTY_NAMESPACE,
+  endpointKey,
+  isIpv6LinkLocal,
+  metricOf,
+  ownershipAlias,
+  PlanError,
+  routeFromObserved,
+  sameRoute,
+  sameRouteKey,
+  sameRouteSlot,
+  sameSysctl,
+  targetOf,
+} from './common.js';
+import type {
+  Ledger,
+  ObservedLink,
+  ObservedNamespace,
+  ObservedRoute,
+  ObservedState,
+  Op,
+  OpTarget,
+  Plan,
+} from './types.js';
+
+export interface PlanUpOptions {
+  /** Namespace playing the host (`--host-netns`), or null for the real default namespace. */
+  hostNetns: string | null;
+  /** What an earlier `up` of this lab made; lets the plan remove what the file no longer has. */
+  ledger?: Ledger;
+}
+
+type LinkSet = Extract<Op, { op: 'link-set' }>;
+
+/** Identity of a link independent of endpoint order. */
+function linkKey(link: ResolvedLink): string {
+  return link.endpoints
+    .map((e) => endpointKey(e.node, e.interface))
+    .sort()
+    .join('\u0001');
+}
+
+function where(t: OpTarget): string {
+  return t.ns === null ? 'the host namespace' : `namespace ${t.ns}`;
+}
+
+/**
+ * Plans the operations that make the kernel match `desired`, given what is there now (`observed`). Pure: reads
+ * nothing, changes nothing. Applying the ops in order yields a state for which `planUp` returns no op.
+ *
+ * Order: namespaces (`ip netns add`, `lo up`), bridges, veth pairs, `ip link set`, sysctls, `ip addr del`,
+ * `ip addr add`, `ip route del`, `ip route add|replace`, `ip link del` of links gone from the file, `ip netns del`
+ * of nodes gone from the file, then the `exec:` commands of nodes whose namespace this plan creates.
+ * Host operations have `ns: null`. Devices carry the ownership alias; devices without it (and not in the ledger),
+ * their addresses, and routes the lab did not add are never deleted. A desired interface name already taken by
+ * such a device throws a {@link PlanError}.
+ */
+export function planUp(desired: ResolvedLab, observed: ObservedState, opts: PlanUpOptions): Plan {
+  return { lab: desired.name, ops: new UpPlanner(desired, observed, opts).plan() };
+}
+
+class UpPlanner {
+  private readonly mark: string;
+  private readonly ledger?: Ledger;
+  private readonly applied?: ResolvedLab;
+  private readonly existingNs: Set<string>;
+  private readonly deletedNs: string[];
+  /** Nodes whose namespace this plan creates. */
+  private readonly created = new Set<string>();
+  /** Devices (endpointKey) this plan deletes, directly or as the peer of a deleted veth. */
+  private readonly destroyed = new Set<string>();
+  /** Devices this plan creates. */
+  private readonly fresh = new Set<string>();
+  /** Devices losing their last IPv4 address: the kernel then flushes every IPv4 route through them. */
+  private readonly flushedV4 = new Set<string>();
+  private readonly routeDelSeen = new Set<string>();
+  private readonly out = {
+    ns: [] as Op[],
+    bridge: [] as Op[],
+    stale: [] as Op[],
+    veth: [] as Op[],
+    set: [] as Op[],
+    sysctl: [] as Op[],
+    addrDel: [] as Op[],
+    addrAdd: [] as Op[],
+    routeDel: [] as Op[],
+    routeAdd: [] as Op[],
+    linkDel: [] as Op[],
+    nsDel: [] as Op[],
+    exec: [] as Op[],
+  };
+
+  constructor(
+    private readonly desired: ResolvedLab,
+    private readonly observed: ObservedState,
+    opts: PlanUpOptions,
+  ) {
+    this.mark = ownershipAlias(desired);
+    this.ledger = opts.ledger;
+    this.applied = opts.ledger?.applied;
+    const ledger = opts.ledger;
+    if (ledger && ledger.lab !== desired.name) {
+      throw new PlanError(`the ledger given is for lab "${ledger.lab}", not "${desired.name}"`, 2);
+    }
+    if (ledger && ledger.hostNetns !== opts.hostNetns) {
+      const was = ledger.hostNetns === null ? 'the default namespace' : `namespace ${ledger.hostNetns}`;
+      throw new PlanError(
+        `lab "${desired.name}" is up with its host side in ${was}; bring it down first or use the same --host-netns`,
+        2,
+      );
+    }
+    const desiredNs = new Set<string>();
+    for (const node of desired.nodes) {
+      if (node.kind === 'host') continue;
+      if (!node.netns) throw new PlanError(`node ${node.name} has no namespace name`, 2);
+      if (node.netns === opts.hostNetns) {
+        throw new PlanError(`node ${node.name} uses namespace ${node.netns}, which plays the host`, 2);
+      }
+      desiredNs.add(node.netns);
+    }
+    this.existingNs = new Set(observed.namespaces);
+    this.deletedNs = (ledger?.namespaces ?? []).filter((ns) => !desiredNs.has(ns) && this.existingNs.has(ns));
+  }
+
+  plan(): Op[] {
+    this.namespaces();
+    this.bridges();
+    this.links();
+    this.removedLinks();
+    this.sysctls();
+    this.addresses();
+    this.routes();
+    for (const ns of this.deletedNs) {
+      const node = this.applied?.nodes.find((n) => n.netns === ns)?.name ?? ns;
+      this.out.nsDel.push({ op: 'netns-del', node, ns });
+    }
+    for (const node of this.desired.nodes) {
+      if (!this.created.has(node.name)) continue;
+      for (const command of node.exec) this.out.exec.push({ op: 'exec', ...targetOf(node), command });
+    }
+    return Object.values(this.out).flat();
+  }
+
+  private state(node: string): ObservedNamespace {
+    if (this.created.has(node)) return EMPTY_NAMESPACE;
+    return this.observed.nodes[node] ?? EMPTY_NAMESPACE;
+  }
+
+  /** The observed device, unless this plan deletes it first. */
+  private link(node: string, name: string): ObservedLink | undefined {
+    if (this.destroyed.has(endpointKey(node, name))) return undefined;
+    return this.state(node).links.find((l) => l.name === name);
+  }
+
+  private appliedNode(name: string): ResolvedNode | undefined {
+    return this.applied?.nodes.find((n) => n.name === name);
+  }
+
+  private isHost(node: string): boolean {
+    const n = this.desired.nodes.find((x) => x.name === node) ?? this.appliedNode(node);
+    return n?.kind === 'host';
+  }
+
+  /** A device is the lab's when it carries the ownership alias or the ledger lists it. */
+  private owns(node: string, l: ObservedLink): boolean {
+    if (l.alias === this.mark) return true;
+    const ledger = this.ledger;
+    if (!ledger) return false;
+    if (this.isHost(node)) return ledger.hostLinks.includes(l.name);
+    const a = this.appliedNode(node);
+    if (!a?.netns || !ledger.namespaces.includes(a.netns)) return false;
+    return a.interfaces.some((i) => i.name === l.name) || (a.kind === 'bridge' && l.name === BRIDGE_DEVICE);
+  }
+
+  private conflict(node: string, t: OpTarget, name: string): PlanError {
+    return new PlanError(
+      `${node}:${name} cannot be created: a device named ${name} already exists in ${where(t)} and is not part of ` +
+        `lab "${this.desired.name}" (no "${this.mark}" alias); rename the interface in the file or remove that device`,
+    );
+  }
+
+  /** Marks a device deleted, with the peer the applied lab gave it (deleting a veth end deletes its peer). */
+  private destroy(node: string, name: string): void {
+    this.destroyed.add(endpointKey(node, name));
+    const peer = this.appliedNode(node)?.interfaces.find((i) => i.name === name)?.peer;
+    if (peer) this.destroyed.add(endpointKey(peer.node, peer.name));
+  }
+
+  private namespaces(): void {
+    for (const node of this.desired.nodes) {
+      if (node.kind === 'host' || !node.netns) continue;
+      const t = targetOf(node);
+      if (!this.existingNs.has(node.netns)) {
+        this.out.ns.push({ op: 'netns-add', ...t });
+        this.created.add(node.name);
+        this.out.ns.push({ op: 'link-set', ...t, name: 'lo', up: true });
+      } else if (this.link(node.name, 'lo')?.up === false) {
+        this.out.ns.push({ op: 'link-set', ...t, name: 'lo', up: true });
+      }
+    }
+  }
+
+  private bridges(): void {
+    for (const node of this.desired.nodes) {
+      if (node.kind !== 'bridge') continue;
+      const t = targetOf(node);
+      const br = this.link(node.name, BRIDGE_DEVICE);
+      if (!br) {
+        this.out.bridge.push({ op: 'bridge-add', ...t, name: BRIDGE_DEVICE });
+        this.fresh.add(endpointKey(node.name, BRIDGE_DEVICE));
+        this.out.set.push({ op: 'link-set', ...t, name: BRIDGE_DEVICE, alias: this.mark, up: true });
+        continue;
+      }
+      if (!this.owns(node.name, br) || (br.kind !== undefined && br.kind !== 'bridge')) {
+        throw this.conflict(node.name, t, BRIDGE_DEVICE);
+      }
+      const diff: Partial<LinkSet> = {};
+      if (br.alias !== this.mark) diff.alias = this.mark;
+      if (!br.up) diff.up = true;
+      if (Object.keys(diff).length > 0)
+        this.out.set.push({ op: 'link-set', ...t, name: BRIDGE_DEVICE, ...diff });
+    }
+  }
+
+  private endpoint(link: ResolvedLink, i: 0 | 1) {
+    const ep = link.endpoints[i];
+    const node = this.desired.nodes.find((n) => n.name === ep.node);
+    const iface = node?.interfaces.find((x) => x.name === ep.interface);
+    if (!node || !iface) {
+      throw new PlanError(
+        `link ${link.index} names ${ep.node}:${ep.interface}, which the lab does not define`,
+        2,
+      );
+    }
+    const t = targetOf(node);
+    const obs = this.link(node.name, iface.name);
+    if (obs && !this.owns(node.name, obs)) throw this.conflict(node.name, t, iface.name);
+    return { node, iface, t, obs };
+  }
+
+  private links(): void {
+    for (const link of this.desired.links) {
+      const ends = [this.endpoint(link, 0), this.endpoint(link, 1)];
+      if (ends[0].obs && ends[1].obs) {
+        for (const e of ends) this.diffLink(e.t, e.iface, e.obs!, link);
+        continue;
+      }
+      // One end left over from an earlier pair (its peer went away): delete it and make the pair anew.
+      for (const e of ends) {
+        if (!e.obs) continue;
+        this.out.stale.push({ op: 'link-del', ...e.t, name: e.iface.name });
+        this.destroy(e.node.name, e.iface.name);
+      }
+      // Created from endpoint 0's namespace, peer straight into endpoint 1's; from the host side when only
+      // endpoint 1 is the host, so that no command has to name the default namespace.
+      const [a, b] = ends[0].t.ns !== null && ends[1].t.ns === null ? [ends[1], ends[0]] : ends;
+      this.out.veth.push({
+        op: 'veth-add',
+        ...a.t,
+        name: a.iface.name,
+        peer: { ...b.t, name: b.iface.name },
+      });
+      for (const e of ends) {
+        this.fresh.add(endpointKey(e.node.name, e.iface.name));
+        const mtu = e.iface.mtu ?? link.mtu;
+        this.out.set.push({
+          op: 'link-set',
+          ...e.t,
+          name: e.iface.name,
+          ...(mtu !== undefined ? { mtu } : {}),
+          ...(e.iface.mac ? { mac: e.iface.mac } : {}),
+          alias: this.mark,
+          ...(e.iface.master ? { master: e.iface.master } : {}),
+          up: true,
+        });
+      }
+    }
+  }
+
+  /** `ip link set` for only what differs on an existing end. */
+  private diffLink(t: OpTarget, iface: ResolvedInterface, o: ObservedLink, link: ResolvedLink): void {
+    const diff: Partial<LinkSet> = {};
+    const mtu = iface.mtu ?? link.mtu;
+    if (mtu !== undefined && o.mtu !== mtu) diff.mtu = mtu;
+    if (iface.mac && o.mac?.toLowerCase() !== iface.mac.toLowerCase()) diff.mac = iface.mac;
+    if (o.alias !== this.mark) diff.alias = this.mark;
+    if (iface.master && o.master !== iface.master) diff.master = iface.master;
+    if (!o.up) diff.up = true;
+    if (Object.keys(diff).length > 0) this.out.set.push({ op: 'link-set', ...t, name: iface.name, ...diff });
+  }
+
+  /** Links of the applied lab that the file no longer has: `ip link del` of one end (host end preferred). */
+  private removedLinks(): void {
+    if (!this.applied) return;
+    const keep = new Set(this.desired.links.map(linkKey));
+    const desiredIfaces = new Set(
+      this.desired.nodes.flatMap((n) => n.interfaces.map((i) => endpointKey(n.name, i.name))),
+    );
+    for (const link of this.applied.links) {
+      if (keep.has(linkKey(link))) continue;
+      const ends = link.endpoints.map((ep) => ({ ep, node: this.appliedNode(ep.node) }));
+      const keys = link.endpoints.map((ep) => endpointKey(ep.node, ep.interface));
+      if (ends.some((e) => !e.node) || keys.some((k) => this.destroyed.has(k) || desiredIfaces.has(k)))
+        continue;
+      const hostEnd = ends.find((e) => e.node!.kind === 'host');
+      // Without a host end, a pair with one end in a namespace being deleted goes away with that namespace.
+      if (!hostEnd && ends.some((e) => this.deletedNs.includes(e.node!.netns ?? ''))) continue;
+      for (const e of hostEnd ? [hostEnd] : ends) {
+        const o = this.link(e.node!.name, e.ep.interface);
+        if (!o || !this.owns(e.node!.name, o)) continue;
+        this.out.linkDel.push({ op: 'link-del', ...targetOf(e.node!), name: e.ep.interface });
+        this.destroy(e.node!.name, e.ep.interface);
+        break;
+      }
+    }
+  }
+
+  private sysctls(): void {
+    for (const node of this.desired.nodes) {
+      const t = targetOf(node);
+      const current = this.state(node.name).sysctls;
+      for (const [key, value] of Object.entries(node.sysctls)) {
+        const cur = current[key];
+        if (cur !== undefined && sameSysctl(cur, value)) continue;
+        this.out.sysctl.push({
+          op: 'sysctl-set',
+          ...t,
+          key,
+          value,
+          ...(cur !== undefined ? { previous: cur } : {}),
+        });
+      }
+      const before = this.appliedNode(node.name);
+      if (before && !this.created.has(node.name)) {
+        this.restore(
+          node.name,
+          t,
+          Object.keys(before.sysctls).filter((k) => !(k in node.sysctls)),
+        );
+      }
+    }
+    for (const before of this.applied?.nodes ?? []) {
+      if (before.kind !== 'host' || this.desired.nodes.some((n) => n.name === before.name)) continue;
+      this.restore(before.name, targetOf(before), Object.keys(before.sysctls));
+    }
+  }
+
+  /** Sysctls dropped from the file get back the value the ledger saw before nslab first changed them. */
+  private restore(node: string, t: OpTarget, keys: string[]): void {
+    const current = this.state(node).sysctls;
+    for (const key of keys) {
+      const entry = this.ledger?.sysctls.find((s) => s.node === node && s.key === key);
+      if (!entry) continue;
+      const cur = current[key];
+      if (cur !== undefined && sameSysctl(cur, entry.previous)) continue;
+      this.out.sysctl.push({
+        op: 'sysctl-set',
+        ...t,
+        key,
+        value: entry.previous,
+        ...(cur !== undefined ? { previous: cur } : {}),
+      });
+    }
+  }
+
+  private addresses(): void {
+    for (const node of this.desired.nodes) {
+      const devs: { name: string; want: string[] }[] = [];
+      if (node.kind === 'bridge') {
+        devs.push({ name: BRIDGE_DEVICE, want: [...(node.bridgeIpv4 ?? []), ...(node.bridgeIpv6 ?? [])] });
+      }
+      for (const i of node.interfaces) devs.push({ name: i.name, want: [...i.ipv4, ...i.ipv6] });
+      for (const dev of devs) this.deviceAddresses(node, dev.name, [...new Set(dev.want.map(canonicalCidr))]);
+    }
+  }
+
+  private deviceAddresses(node: ResolvedNode, dev: string, want: string[]): void {
+    const t = targetOf(node);
+    const key = endpointKey(node.name, dev);
+    const exists = !this.fresh.has(key) && this.link(node.name, dev) !== undefined;
+    const have = exists
+      ? this.state(node.name)
+          .addrs.filter((a) => a.dev === dev)
+          .map((a) => ({ family: a.family, cidr: canonicalCidr(a.cidr) }))
+      : [];
+    const del = new Set(
+      have.filter((a) => !want.includes(a.cidr) && !isIpv6LinkLocal(a.cidr)).map((a) => a.cidr),
+    );
+    // Deleting the primary IPv4 address of a subnet also deletes its secondaries (promote_secondaries is off by
+    // default): delete those explicitly too, secondaries first, and add back the wanted ones.
+    const v4 = have.filter((a) => a.family === 4);
+    v4.forEach((a, i) => {
+      if (!del.has(a.cidr)) return;
+      const net = parseCidr(a.cidr)?.network;
+      for (const b of v4.slice(i + 1)) if (parseCidr(b.cidr)?.network === net) del.add(b.cidr);
+    });
+    for (const a of [...have].reverse()) {
+      if (del.has(a.cidr)) this.out.addrDel.push({ op: 'addr-del', ...t, dev, cidr: a.cidr });
+    }
+    if (v4.length > 0 && v4.every((a) => del.has(a.cidr))) this.flushedV4.add(key);
+    for (const cidr of want) {
+      if (!have.some((a) => a.cidr === cidr) || del.has(cidr)) {
+        this.out.addrAdd.push({ op: 'addr-add', ...t, dev, cidr });
+      }
+    }
+  }
+
+  /** Routes nslab added in a node earlier: the ledger's host routes, or the applied lab's routes in a namespace. */
+  private ownedRoutes(node: string): ResolvedRoute[] {
+    if (this.isHost(node)) return this.ledger?.hostRoutes ?? [];
+    return this.appliedNode(node)?.routes ?? [];
+  }
+
+  private delRoute(node: string, t: OpTarget, o: ObservedRoute): void {
+    const route = routeFromObserved(o);
+    const id = JSON.stringify([node, route]);
+    if (this.routeDelSeen.has(id)) return;
+    this.routeDelSeen.add(id);
+    this.out.routeDel.push({ op: 'route-del', ...t, route });
+  }
+
+  /** Observed routes still there when routes are planned (not on deleted devices, not flushed by the kernel). */
+  private liveRoutes(node: string): ObservedRoute[] {
+    return this.state(node).routes.filter((o) => {
+      if (o.dev === undefined) return true;
+      const key = endpointKey(node, o.dev);
+      return !this.destroyed.has(key) && !(o.family === 4 && this.flushedV4.has(key));
+    });
+  }
+
+  private routes(): void {
+    for (const node of this.desired.nodes) {
+      const t = targetOf(node);
+      const all = this.liveRoutes(node.name);
+      const obs = all.filter((o) => o.protocol !== 'kernel');
+      const owned = this.ownedRoutes(node.name);
+      for (const r of node.routes) {
+        if (all.some((o) => sameRoute(r, o))) continue;
+        const slot = obs.filter((o) => sameRouteSlot(r, o));
+        if (slot.some((o) => metricOf(o) === metricOf(r))) {
+          this.out.routeAdd.push({ op: 'route-replace', ...t, route: r });
+          continue;
+        }
+        // Another metric is another route to the kernel: drop the lab's old one, leave anyone else's.
+        for (const o of slot) if (owned.some((x) => sameRouteKey(x, o))) this.delRoute(node.name, t, o);
+        this.out.routeAdd.push({ op: 'route-add', ...t, route: r });
+      }
+      for (const r of owned) {
+        if (node.routes.some((d) => sameRouteSlot(d, r))) continue;
+        for (const o of obs) if (sameRouteKey(o, r)) this.delRoute(node.name, t, o);
+      }
+    }
+    for (const before of this.applied?.nodes ?? []) {
+      if (before.kind !== 'host' || this.desired.nodes.some((n) => n.name === before.name)) continue;
+      const obs = this.liveRoutes(before.name).filter((o) => o.protocol !== 'kernel');
+      for (const r of this.ownedRoutes(before.name)) {
+        for (const o of obs) if (sameRouteKey(o, r)) this.delRoute(before.name, targetOf(before), o);
+      }
+    }
+  }
+}
