@@ -113,6 +113,15 @@ export function registerCore(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  sudo nslab down seed\n  sudo nslab down examples/seed.nslab.yml')
     .action(async (target: string, o: CommonOpts) => {
+      const hostNetns = o.hostNetns ?? null;
+      if (
+        !Lab.isFileArgument(target) &&
+        !Lab.list().some((l) => l.name === target && l.hostNetns === hostNetns)
+      ) {
+        if (o.json) json({ lab: target, changed: false, durationMs: 0, operations: [] });
+        else out(`lab ${c.bold(target)} is not up: nothing to remove`);
+        return;
+      }
       const lab = await Lab.open(target, { hostNetns: o.hostNetns });
       const r = await lab.down();
       if (o.json) {

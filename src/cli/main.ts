@@ -35,6 +35,7 @@ Examples:
 
 Exit codes: 0 ok, 1 a failed check or operation, 2 bad input.`,
     );
+  program.exitOverride();
   registerCore(program);
   return program;
 }
@@ -42,7 +43,6 @@ Exit codes: 0 ok, 1 a failed check or operation, 2 bad input.`,
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -141,8 +141,13 @@ export class Lab {
    * of a lab that is up.
    */
   static async open(fileOrName: string, opts: LabOptions = {}): Promise<Lab> {
-    if (/\.ya?ml$/.test(fileOrName) || existsSync(fileOrName)) return Lab.load(fileOrName, opts);
+    if (Lab.isFileArgument(fileOrName)) return Lab.load(fileOrName, opts);
     return Lab.attach(fileOrName, opts);
+  }
+
+  /** True when `arg` names a topology file rather than a lab (an existing path, or a .yml/.yaml name). */
+  static isFileArgument(arg: string): boolean {
+    return /\.ya?ml$/.test(arg) || existsSync(arg);
   }
 
   /**

@@ -18,7 +18,10 @@ export const skipUnlessRoot: string | false =
 
 /** `ip -json [-n NS] ARGS...`, parsed. */
 export function ipJson<T = Record<string, unknown>[]>(ns: string | null, ...args: string[]): T {
-  const out = execFileSync('ip', ['-json', ...(ns ? ['-n', ns] : []), ...args], { encoding: 'utf8' });
+  const out = execFileSync('ip', ['-json', ...(ns ? ['-n', ns] : []), ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return (out.trim() ? JSON.parse(out) : []) as T;
 }
 

@@ -1,3 +1,4 @@
+import type { ObservedNamespace, ObservedState } from '../../src/plan/types.js';
 import { parseCidr } from '../../src/topology/ip.js';
 import {
   BRIDGE_DEVICE,
@@ -25,7 +26,12 @@ interface LinkSpec {
 }
 
 /** Builds a consistent ResolvedLab: interfaces point at their link and peer, route devs are filled in. */
-export function buildLab(name: string, nodeSpecs: NodeSpec[], linkSpecs: LinkSpec[], prefix = ''): ResolvedLab {
+export function buildLab(
+  name: string,
+  nodeSpecs: NodeSpec[],
+  linkSpecs: LinkSpec[],
+  prefix = '',
+): ResolvedLab {
   const nodes: ResolvedNode[] = nodeSpecs.map((n) => {
     const kind = n.kind ?? 'netns';
     return {
@@ -201,4 +207,53 @@ export function starLab(count = 99): ResolvedLab {
     links.push({ a: ['host', `vs${i}`, `${net}.1/30`], b: [`s${i}`, 'eth0', `${net}.2/30`] });
   }
   return buildLab('star-100', nodes, links, 'st-');
+}
+
+/**
+ * The kernel state a correctly deployed lab would show: every interface up with its addresses, every route
+ * installed, every sysctl set (plus the connected routes and link-local addresses the kernel adds by itself).
+ */
+export function observedFromLab(lab: ResolvedLab): ObservedState {
+  const nodes: Record<string, ObservedNamespace> = {};
+  for (const node of lab.nodes) {
+    let index = 1;
+    const ns: ObservedNamespace = {
+      links: [{ name: 'lo', index: index++, up: true, mtu: 65536 }],
+      addrs: [{ dev: 'lo', cidr: '127.0.0.1/8', family: 4 }],
+      routes: [],
+      sysctls: { ...node.sysctls },
+    };
+    if (node.kind === 'bridge') {
+      ns.links.push({ name: BRIDGE_DEVICE, index: index++, kind: 'bridge', up: true, mtu: 1500 });
+    }
+    for (const iface of node.interfaces) {
+      ns.links.push({
+        name: iface.name,
+        index: index++,
+        kind: 'veth',
+        up: true,
+        mtu: 1500,
+        ...(iface.master ? { master: iface.master } : {}),
+      });
+      for (const cidr of [...iface.ipv4, ...iface.ipv6]) {
+        const c = parseCidr(cidr)!;
+        ns.addrs.push({ dev: iface.name, cidr: `${c.address}/${c.prefixLen}`, family: c.family });
+        ns.routes.push({ dst: c.network, family: c.family, dev: iface.name, table: 254, protocol: 'kernel' });
+      }
+      ns.addrs.push({ dev: iface.name, cidr: 'fe80::1/64', family: 6 });
+    }
+    for (const r of node.routes) {
+      ns.routes.push({
+        dst: r.dst,
+        family: r.family,
+        via: r.via,
+        dev: r.dev,
+        table: 254,
+        protocol: 'static',
+      });
+    }
+    nodes[node.name] = ns;
+  }
+  const namespaces = lab.nodes.flatMap((n) => (n.netns ? [n.netns] : []));
+  return { namespaces, nodes };
 }

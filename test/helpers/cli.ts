@@ -1,0 +1,55 @@
+/**
+ * Runs the built CLI (dist/cli/bin.js, what `npx nslab` runs) as a user would, and makes sandbox host
+ * namespaces for it.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ipNetnsDelete, ipNetnsList, uniqueName } from './kernel.js';
+
+export const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'bin.js');
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `nslab ARGS...`, to completion. */
+export function nslab(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    input: opts.input,
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `nslab ARGS...` in the background. */
+export function nslabAsync(args: string[]) {
+  return spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: '1' }, stdio: 'pipe' });
+}
+
+/** A new sandbox namespace to play the host (`ip netns add nslab-t-...`), with lo up. */
+export function makeSandbox(tag: string): string {
+  const name = uniqueName(tag);
+  execFileSync('ip', ['netns', 'add', name]);
+  execFileSync('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+  return name;
+}
+
+/** Deletes the sandbox and, by exact name, the given lab namespaces if they are still there. */
+export function removeSandbox(sandbox: string, labNamespaces: string[] = []): void {
+  const present = new Set(ipNetnsList());
+  for (const n of labNamespaces) if (present.has(n)) ipNetnsDelete(n);
+  ipNetnsDelete(sandbox);
+}
+
+/** Writes a topology file in a fresh temporary directory and returns its path. */
+export function topologyFile(text: string, name = 'lab.nslab.yml'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'nslab-test-'));
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
