@@ -1,8 +1,9 @@
 /**
  * Reads what the kernel holds for a lab, through netlink and /proc/sys, into the planner's ObservedState.
  */
-import { listNamedNetns } from '../netns/named.js';
+import { deleteNamedNetns, listNamedNetns, NETNS_RUN_DIR, NetnsError } from '../netns/named.js';
 import type { Ledger, ObservedLink, ObservedNamespace, ObservedState } from '../plan/types.js';
+import { SysError } from '../sys/libc.js';
 import type { ResolvedLab, ResolvedNode } from '../topology/types.js';
 import type { KernelSession } from './session.js';
 
@@ -52,6 +53,29 @@ export function observeNamespace(
 }
 
 /**
+ * Opens a handle on `ns`. A file under /run/netns that is not a namespace (left by a run killed between creating
+ * the file and bind-mounting the namespace on it) is removed when the ledger says nslab owns that name, and
+ * reported otherwise.
+ */
+function openable(session: KernelSession, ns: string, ledger: Ledger | undefined): boolean {
+  try {
+    session.handle(ns);
+    return true;
+  } catch (e) {
+    if (!(e instanceof SysError && e.code === 'EINVAL')) throw e;
+    if (!ledger?.namespaces.includes(ns)) {
+      throw new NetnsError(
+        ns,
+        `${NETNS_RUN_DIR}/${ns} is not a network namespace (an interrupted \`ip netns add\`?): remove it with \`ip netns del ${ns}\``,
+        'EINVAL',
+      );
+    }
+    deleteNamedNetns(ns);
+    return false;
+  }
+}
+
+/**
  * Observes every node of the desired lab and of the lab as last applied (from the ledger) whose namespace
  * exists: what `planUp` and `planDown` need.
  */
@@ -67,6 +91,10 @@ export function observe(
   const out: ObservedState = { namespaces, nodes: {} };
   for (const node of Object.values(nodes)) {
     if (node.netns !== null && !present.has(node.netns)) continue;
+    if (node.netns !== null && !openable(session, node.netns, ledger)) {
+      out.namespaces = out.namespaces.filter((n) => n !== node.netns);
+      continue;
+    }
     const keys = new Set<string>([
       ...Object.keys(lab?.nodes.find((n) => n.name === node.name)?.sysctls ?? {}),
       ...Object.keys(node.sysctls),

@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerCore } from './core.js';
+import { registerGraph } from './graph.js';
+import { registerReach } from './reach.js';
 import { reportError } from './ui.js';
 
 function packageVersion(): string {
@@ -37,6 +39,8 @@ Exit codes: 0 ok, 1 a failed check or operation, 2 bad input.`,
     );
   program.exitOverride();
   registerCore(program);
+  registerReach(program);
+  registerGraph(program);
   return program;
 }
 

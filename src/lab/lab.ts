@@ -15,6 +15,9 @@ import { type ExecuteOptions, executePlan } from '../apply/execute.js';
 import { observe } from '../apply/observe.js';
 import { KernelSession } from '../apply/session.js';
 import { labKey, listLedgers, lockLab, readLedger, removeLedger, writeLedger } from '../apply/store.js';
+import { explain, explainAll } from '../explain/explain.js';
+import { checkExpectations as checkPredicted, predictMatrix } from '../explain/matrix.js';
+import type { ExpectationResult, ExplainOptions, Explanation, PredictedMatrix } from '../explain/types.js';
 import type { NetnsHandle } from '../netns/handle.js';
 import { assertHostMountNamespace } from '../netns/named.js';
 import { planDown } from '../plan/down.js';
@@ -22,9 +25,14 @@ import { describeOp, formatOp } from '../plan/format.js';
 import { ledgerAfter } from '../plan/ledger.js';
 import type { Ledger, ObservedState, Op, Plan } from '../plan/types.js';
 import { planUp } from '../plan/up.js';
+import { checkExpectations as checkLive, type PingMatrixOptions, pingMatrix } from '../probe/matrix.js';
+import type { PingMatrix } from '../probe/types.js';
+import { type RenderFormat, render } from '../render/index.js';
 import { NslabError } from '../sys/errors.js';
+import { isAddress } from '../topology/ip.js';
 import { loadTopology, parseTopology } from '../topology/load.js';
 import type { ResolvedLab, ResolvedNode } from '../topology/types.js';
+import { type CheckReport, compareMatrices, HOST_FORWARDING_SYSCTLS, liveAssumptions } from './reach.js';
 
 export interface LabOptions {
   /**
@@ -342,6 +350,75 @@ export class Lab {
     } finally {
       this.closeHandles();
     }
+  }
+
+  /** Predicts every pair's reachability from the file alone (`nslab check --predict`); nothing is sent. */
+  predict(opts: ExplainOptions = {}): PredictedMatrix {
+    return predictMatrix(this.topology, opts);
+  }
+
+  /** Judges the file's `expect:` entries on a predicted matrix (`nslab check --predict`). */
+  predictExpectations(matrix: PredictedMatrix = this.predict()): ExpectationResult[] {
+    return checkPredicted(this.topology, matrix);
+  }
+
+  /**
+   * Explains from the file alone why `from` can or cannot reach `to` (a node: each of its addresses; or an
+   * address), hop by hop, with the fix (`nslab explain`).
+   */
+  explain(from: string, to: string, opts: ExplainOptions = {}): Explanation[] {
+    return isAddress(to)
+      ? [explain(this.topology, from, to, opts)]
+      : explainAll(this.topology, from, to, opts);
+  }
+
+  /**
+   * Pings every node's addresses from every other node, all at once from raw ICMP sockets opened in each
+   * namespace (`nslab ping`).
+   */
+  async ping(opts: PingMatrixOptions = {}): Promise<PingMatrix> {
+    const session = this.kernel();
+    try {
+      return await pingMatrix(this.topology, (node) => session.handle(this.node(node).netns).fd, opts);
+    } finally {
+      this.closeHandles();
+    }
+  }
+
+  /**
+   * Checks the live lab (`nslab check`): every `expect:` entry, and every pair's answer against the prediction
+   * made from the file (with the host's live forwarding sysctls).
+   */
+  async check(opts: PingMatrixOptions = {}): Promise<CheckReport> {
+    const session = this.kernel();
+    const hostValues = this.topology.nodes.some((n) => n.kind === 'host')
+      ? session.handle(null).sysctls(HOST_FORWARDING_SYSCTLS)
+      : {};
+    const predicted = this.predict({ ...liveAssumptions(hostValues), family: opts.family });
+    const matrix = await this.ping(opts);
+    const expectations = checkLive(this.topology, matrix);
+    const findings = compareMatrices(predicted, matrix);
+    return {
+      lab: this.name,
+      expectations,
+      findings,
+      matrix,
+      predicted,
+      ok: expectations.every((e) => e.holds) && findings.length === 0,
+    };
+  }
+
+  /**
+   * Draws the lab (`nslab graph`): DOT or Mermaid text, SVG, or PNG bytes. With `live`, the deployed lab is
+   * read back from the kernel and links that are down, and drift from the file, are marked.
+   */
+  async graph(
+    format: RenderFormat,
+    opts: { routes?: boolean; live?: boolean } = {},
+  ): Promise<string | Buffer> {
+    const observed = opts.live ? this.observe() : undefined;
+    this.closeHandles();
+    return render(this.topology, format, { routes: opts.routes, observed });
   }
 
   /** The node called `name`. */

@@ -97,6 +97,11 @@ export class NetlinkSocket {
     return new NetlinkSocket(fd);
   }
 
+  /** Takes over an open NETLINK_ROUTE socket fd (one opened by `open` on another thread). */
+  static adopt(fd: number): NetlinkSocket {
+    return new NetlinkSocket(fd);
+  }
+
   private nextSeq(): number {
     this.seq = (this.seq + 1) & 0x7fffffff;
     return this.seq;

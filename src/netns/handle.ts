@@ -27,6 +27,31 @@ export function sysctlPath(key: string): string {
   return `/proc/sys/${key.includes('/') ? key : key.replace(/\./g, '/')}`;
 }
 
+/**
+ * Creates the named namespace NAME (`ip netns add NAME`) on the calling thread and returns an fd on it and a
+ * netlink socket opened inside it. Unless `dad` is set, IPv6 duplicate address detection is turned off in it
+ * (`net.ipv6.conf.{all,default}.accept_dad=0`): in a lab no address is duplicated, and with DAD a fresh
+ * link-local address stays 'tentative' for a second, during which the first neighbour solicitations across a
+ * router go unanswered and the first ping is lost.
+ */
+export function createNamedNetnsFds(name: string, dad: boolean): { fd: number; sockFd: number } {
+  const made = addNamedNetns(name, () => {
+    if (!dad) {
+      writeFileSync('/proc/sys/net/ipv6/conf/all/accept_dad', '0');
+      writeFileSync('/proc/sys/net/ipv6/conf/default/accept_dad', '0');
+    }
+    const fd = sys.open('/proc/thread-self/ns/net', sys.O_RDONLY);
+    try {
+      return { fd, sockFd: NetlinkSocket.open().fd };
+    } catch (e) {
+      sys.close(fd);
+      throw e;
+    }
+  });
+  if (!made) throw new NslabError(`namespace ${name} was not created`);
+  return made;
+}
+
 export class NetnsHandle {
   /** Namespace name, or null for the namespace this process started in. */
   readonly name: string | null;
@@ -70,26 +95,16 @@ export class NetnsHandle {
 
   /**
    * Creates the named namespace NAME (`ip netns add NAME`) and returns a handle on it. Unless `dad` is set,
-   * IPv6 duplicate address detection is turned off in it (`net.ipv6.conf.{all,default}.accept_dad=0`): in a lab
-   * no address is duplicated, and with DAD a fresh link-local address stays 'tentative' for a second, during
-   * which the first neighbour solicitations across a router go unanswered and the first ping is lost.
+   * IPv6 duplicate address detection is turned off in it (see createNamedNetnsFds).
    */
   static create(name: string, opts: { dad?: boolean } = {}): NetnsHandle {
-    const made = addNamedNetns(name, () => {
-      if (!opts.dad) {
-        writeFileSync('/proc/sys/net/ipv6/conf/all/accept_dad', '0');
-        writeFileSync('/proc/sys/net/ipv6/conf/default/accept_dad', '0');
-      }
-      const fd = sys.open('/proc/thread-self/ns/net', sys.O_RDONLY);
-      try {
-        return { fd, sock: NetlinkSocket.open() };
-      } catch (e) {
-        sys.close(fd);
-        throw e;
-      }
-    });
-    if (!made) throw new NslabError(`namespace ${name} was not created`);
-    return new NetnsHandle(name, made.fd, made.sock, true);
+    const made = createNamedNetnsFds(name, !!opts.dad);
+    return NetnsHandle.adopt(name, made.fd, made.sockFd);
+  }
+
+  /** A handle on a namespace this process just created, from its fds (see createNamedNetnsFds). */
+  static adopt(name: string, fd: number, sockFd: number): NetnsHandle {
+    return new NetnsHandle(name, fd, NetlinkSocket.adopt(sockFd), true);
   }
 
   /** Name for messages: the namespace name, or `host`. */

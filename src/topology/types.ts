@@ -97,6 +97,7 @@ export interface Expectation {
   /** A node name (every address it has on the lab's links) or a literal address. */
   to: string;
   reach: boolean;
+  /** Routers crossed on the way (what the reply TTL tells: ttl=63 is 1 hop, a neighbour is 0). */
   hops?: number;
   family?: 4 | 6;
   pos?: SourcePos;

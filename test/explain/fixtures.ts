@@ -132,7 +132,8 @@ export function chain(routers: number, ttl?: string): ResolvedLab {
     b.node(i === 0 || i === last ? `n${i}` : `r${i}`, 'netns', ttl ? { 'net.ipv4.ip_default_ttl': ttl } : {});
   }
   const name = (i: number) => (i === 0 || i === last ? `n${i}` : `r${i}`);
-  for (let i = 0; i < last; i++) b.link(`${name(i)}:right`, [`${net(i)}.1/24`], `${name(i + 1)}:left`, [`${net(i)}.2/24`]);
+  for (let i = 0; i < last; i++)
+    b.link(`${name(i)}:right`, [`${net(i)}.1/24`], `${name(i + 1)}:left`, [`${net(i)}.2/24`]);
   b.route('n0', 'default', `${net(0)}.2`).route(`n${last}`, 'default', `${net(last - 1)}.1`);
   for (let i = 1; i <= routers; i++) {
     b.sysctl(`r${i}`, 'net.ipv4.ip_forward', '1');

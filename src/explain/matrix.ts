@@ -1,0 +1,105 @@
+import { canonicalAddress, isAddress } from '../topology/ip.js';
+import type { Expectation, ResolvedLab } from '../topology/types.js';
+import { explainCore, targets } from './explain.js';
+import { LabModel } from './model.js';
+import {
+  type ExpectationResult,
+  ExplainError,
+  type ExplainOptions,
+  type Explanation,
+  type PredictedMatrix,
+  type PredictedPair,
+} from './types.js';
+
+function toPair(e: Explanation, to: string): PredictedPair {
+  const p: PredictedPair = {
+    from: e.from,
+    to,
+    address: e.dst,
+    family: e.family,
+    verdict: e.verdict,
+    hops: e.hops,
+  };
+  if (e.replyTtl !== undefined) p.replyTtl = e.replyTtl;
+  if (e.failure) p.failure = e.failure;
+  return p;
+}
+
+/**
+ * Predicts every ping of the lab from the file alone: for each ordered pair of L3 nodes (host and netns nodes,
+ * bridges that have addresses) and each address of the target on the lab's links (IPv4 and IPv6, or
+ * `opts.family`), the verdict, routers crossed and reply TTL. Route tables and lookups are computed once.
+ */
+export function predictMatrix(lab: ResolvedLab, opts: ExplainOptions = {}): PredictedMatrix {
+  const m = new LabModel(lab, opts);
+  const nodes = m.l3Nodes();
+  const addrs = new Map(nodes.map((n) => [n, m.addressesOf(n, opts.family)]));
+  const pairs: PredictedPair[] = [];
+  for (const from of nodes) {
+    for (const to of nodes) {
+      if (from === to) continue;
+      for (const t of addrs.get(to)!) pairs.push(toPair(explainCore(m, from, to, t).e, to));
+    }
+  }
+  return { nodes, pairs, options: opts };
+}
+
+function routers(n: number): string {
+  return `${n} router${n === 1 ? '' : 's'}`;
+}
+
+function judge(x: Expectation, predicted: PredictedPair[]): ExpectationResult {
+  const result = (holds: boolean, reason: string) => ({ expectation: x, holds, predicted, reason });
+  const addrs = predicted.map((p) => p.address).join(', ');
+  if (x.reach) {
+    const bad = predicted.find((p) => p.verdict !== 'reach');
+    if (bad)
+      return result(false, `${x.from} cannot reach ${x.to} (${bad.address}): ${bad.failure?.sentence}`);
+    const off = x.hops === undefined ? undefined : predicted.find((p) => p.hops !== x.hops);
+    if (off)
+      return result(
+        false,
+        `${x.from} reaches ${off.address} across ${routers(off.hops)}, not ${routers(x.hops!)}`,
+      );
+    return result(true, `${x.from} reaches ${addrs} across ${routers(predicted[0].hops)}`);
+  }
+  const ok = predicted.find((p) => p.verdict === 'reach');
+  if (ok)
+    return result(
+      false,
+      `${x.from} reaches ${ok.address} across ${routers(ok.hops)}, but the file expects it not to`,
+    );
+  return result(true, `${x.from} cannot reach ${x.to}: ${predicted[0].failure?.sentence}`);
+}
+
+/**
+ * Judges the file's `expect:` list against a predicted matrix. A node as `to` means every address it has on the
+ * lab's links (of `family` when given): `reach: true` holds when all of them reach (with `hops` routers when
+ * given), `reach: false` when none does. Targets outside the matrix (literal addresses of no node, the source
+ * itself) are simulated on the spot.
+ */
+export function checkExpectations(lab: ResolvedLab, matrix: PredictedMatrix): ExpectationResult[] {
+  let model: LabModel | undefined;
+  return lab.expect.map((x) => {
+    const addr = isAddress(x.to) ? canonicalAddress(x.to) : undefined;
+    let predicted = matrix.pairs.filter(
+      (p) =>
+        p.from === x.from &&
+        (addr ? p.address === addr : p.to === x.to) &&
+        (!x.family || p.family === x.family),
+    );
+    if (predicted.length === 0) {
+      model ??= new LabModel(lab, matrix.options);
+      const m = model;
+      try {
+        predicted = targets(m, x.from, x.to, x.family).map((t) =>
+          toPair(explainCore(m, x.from, x.to, t).e, x.to),
+        );
+      } catch (err) {
+        if (!(err instanceof ExplainError)) throw err;
+        return { expectation: x, holds: false, predicted: [], reason: err.message };
+      }
+    }
+    return judge(x, predicted);
+  });
+}

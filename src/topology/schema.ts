@@ -1,0 +1,246 @@
+import { z } from 'zod';
+import { isAddress, parseCidr } from './ip.js';
+
+/**
+ * The zod schema of a topology file (`*.nslab.yml`), the single source of truth for both validation and the
+ * published JSON Schema (schema/nslab.schema.json). Objects are strict so that a typo is an error, not a silently
+ * ignored key. Error messages here are predicates: the loader prefixes them with where they apply
+ * (`'mtu' in link 2 must be ...`). Checks that relate several places (undeclared nodes, duplicate addresses,
+ * gateways) are done by the resolver.
+ */
+
+/** Node, lab and prefix names: they become namespace names (`ip netns add PREFIX+NAME`). */
+export const NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
+const NAME_RULE = "must use only letters, digits, '_', '.' and '-'";
+
+/** Why `name` cannot be a Linux interface name (IFNAMSIZ is 16 bytes with the NUL), or undefined when it can. */
+export function interfaceNameProblem(name: string): string | undefined {
+  const bytes = Buffer.byteLength(name);
+  if (bytes === 0) return 'is empty';
+  if (bytes > 15) return `is too long: '${name}' has ${bytes} bytes, Linux allows at most 15`;
+  if (/[/\s]/.test(name)) return `contains '/' or whitespace: '${name}'`;
+  if (name === '.' || name === '..') return `cannot be '${name}'`;
+  return undefined;
+}
+
+/** Why `text` cannot be an interface address of the given family (`10.0.0.1/24`), or undefined when it can. */
+function interfaceCidrProblem(text: string, family: 4 | 6): string | undefined {
+  const c = text.includes('/') ? parseCidr(text) : undefined;
+  if (c?.family === family) return undefined;
+  const example = family === 4 ? '10.0.0.1/24' : '2001:db8::1/64';
+  return `must be an IPv${family} address with a prefix length (like ${example}), not '${text}'`;
+}
+
+/** Why `text` cannot be an address pool of the given family, or undefined when it can. */
+function poolProblem(text: string, family: 4 | 6): string | undefined {
+  const c = text.includes('/') ? parseCidr(text) : undefined;
+  const maxLen = family === 4 ? 30 : 64;
+  if (c?.family === family && c.prefixLen <= maxLen && c.network === `${c.address}/${c.prefixLen}`) return;
+  const example = family === 4 ? '10.200.0.0/16' : 'fd00:200::/48';
+  return `must be an IPv${family} network of at most /${maxLen} (like ${example}), not '${text}'`;
+}
+
+const MAC_PATTERN = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+
+/** Why `text` cannot be set as an interface's MAC address, or undefined when it can. */
+function macProblem(text: string): string | undefined {
+  if (!MAC_PATTERN.test(text)) return `must be a MAC address like 02:00:00:00:00:01, not '${text}'`;
+  if (Number.parseInt(text.slice(0, 2), 16) & 1) {
+    return `must be a unicast MAC address (lowest bit of the first byte clear), not the multicast '${text}'`;
+  }
+  if (/^(00:){5}00$/.test(text)) return 'must not be all zeros';
+  return undefined;
+}
+
+/** A string checked by `problem`, whose message becomes the issue message. */
+function checked(problem: (s: string) => string | undefined) {
+  return z.string().refine((s) => problem(s) === undefined, { error: (iss) => problem(String(iss.input)) });
+}
+
+const name = z.string().regex(NAME_PATTERN, { error: (iss) => `${NAME_RULE}, not '${iss.input}'` });
+const routing = z
+  .enum(['auto', 'static'])
+  .describe(
+    'auto: nslab computes static routes to every subnet of the lab (shortest path); static: only the routes written.',
+  );
+const mtu = z.int().min(68).max(65535).describe('MTU in bytes (ip link set dev X mtu N).');
+const exec = z.array(z.string()).describe('Shell commands run inside the namespace after deploy, in order.');
+const sysctls = z
+  .record(
+    z.string().regex(/^net(\.[^\s/]+|\/\S+)$/, {
+      error:
+        'is not a network sysctl: only net.* keys belong to a namespace, others would change the whole machine',
+    }),
+    z.union([z.string(), z.number(), z.boolean()]),
+  )
+  .describe(
+    'Sysctls set inside the namespace (sysctl -w KEY=VALUE), dotted or as a /proc/sys path (net/ipv6/conf/eth0.1/mtu); true is "1", false is "0".',
+  );
+const ipv4 = checked((s) => interfaceCidrProblem(s, 4));
+const ipv6 = checked((s) => interfaceCidrProblem(s, 6));
+const ifname = checked(interfaceNameProblem).describe(
+  'Interface name inside the namespace, at most 15 bytes.',
+);
+const address = checked((s) =>
+  isAddress(s) ? undefined : `must be an address without prefix length (like 10.0.0.1), not '${s}'`,
+);
+
+/** One address per endpoint, null for an end left unaddressed; `[]` means the link has none of this family. */
+function perEndpoint(item: z.ZodType<string>, family: 4 | 6) {
+  return z
+    .array(item.nullable())
+    .refine((a) => a.length === 0 || a.length === 2, {
+      error: (iss) =>
+        `must give one address per endpoint (2 items, null for an end left unaddressed) or be [] for none, not ${(iss.input as unknown[]).length} items`,
+    })
+    .describe(
+      `IPv${family} address of each endpoint, in endpoint order (null leaves that end unaddressed); [] keeps the link without IPv${family}.`,
+    );
+}
+
+const route = z
+  .strictObject({
+    dst: checked((s) =>
+      s === 'default' || (s.includes('/') && parseCidr(s))
+        ? undefined
+        : `must be a network like 10.1.20.0/24 or 'default', not '${s}'`,
+    ).describe("Destination network, or 'default' (its family then follows via)."),
+    via: address.optional().describe('Gateway address; must lie on a subnet connected to the node.'),
+    dev: ifname.optional().describe('Output interface; found from the gateway when left out.'),
+    metric: z.int().min(0).max(0xffffffff).optional(),
+    table: z.int().min(1).max(0xffffffff).optional().describe('Routing table id; main (254) when left out.'),
+  })
+  .describe('ip route add DST [via GW] [dev DEV] [metric M] [table T]');
+
+const node = z
+  .strictObject({
+    kind: z
+      .enum(['netns', 'bridge', 'host'])
+      .optional()
+      .describe(
+        'netns: a namespace (default); bridge: a namespace holding bridge br0 whose links are its ports; host: only the node named host.',
+      ),
+    sysctls: sysctls.optional(),
+    routes: z.array(route).optional(),
+    exec: exec.optional(),
+    routing: routing.optional(),
+    ipv4: z
+      .array(ipv4)
+      .optional()
+      .describe('Bridge nodes only: IPv4 addresses of the bridge device br0 itself.'),
+    ipv6: z
+      .array(ipv6)
+      .optional()
+      .describe('Bridge nodes only: IPv6 addresses of the bridge device br0 itself.'),
+  })
+  .describe("A namespace of the lab; the node named 'host' is the namespace nslab runs from.");
+
+const endpointObject = z.strictObject({
+  node: name,
+  interface: ifname,
+  ipv4: z.union([ipv4, z.array(ipv4)]).optional(),
+  ipv6: z.union([ipv6, z.array(ipv6)]).optional(),
+  mac: checked(macProblem).optional(),
+  mtu: mtu.optional(),
+});
+
+/** Why `text` is not a `node:interface` endpoint, or undefined when it is. */
+function endpointProblem(text: string): string | undefined {
+  const colon = text.indexOf(':');
+  if (colon < 1 || !NAME_PATTERN.test(text.slice(0, colon))) {
+    return `must be 'node:interface' (like 'ns0:veth12'), not '${text}'`;
+  }
+  const p = interfaceNameProblem(text.slice(colon + 1));
+  return p && `has an interface name that ${p}`;
+}
+
+const endpoint = z
+  .union([checked(endpointProblem), endpointObject])
+  .describe("'node:interface', or a mapping with node, interface and per-end settings.");
+
+const link = z
+  .strictObject({
+    endpoints: z.array(endpoint).length(2, { error: 'must list exactly two endpoints' }),
+    ipv4: perEndpoint(ipv4, 4).optional(),
+    ipv6: perEndpoint(ipv6, 6).optional(),
+    mtu: mtu.optional(),
+  })
+  .describe('A veth pair between two nodes.');
+
+const expectation = z
+  .strictObject({
+    from: name.describe('Node the ping starts from.'),
+    to: z.string().describe('A node (every address it has on the lab links) or a literal address.'),
+    reach: z.boolean().describe('Whether the ping must succeed (true) or must fail (false).'),
+    hops: z
+      .int()
+      .min(0)
+      .max(255)
+      .optional()
+      .describe(
+        'Routers crossed on the way, as the reply TTL tells (ttl=63 is 1 hop; a direct neighbour is 0).',
+      ),
+    family: z.literal([4, 6]).optional().describe('Test only IPv4 or only IPv6.'),
+  })
+  .describe('A reachability check run by `nslab check`.');
+
+const defaults = z
+  .strictObject({
+    kind: z.enum(['netns', 'bridge']).optional(),
+    sysctls: sysctls.optional(),
+    mtu: mtu.optional(),
+    exec: exec.optional(),
+    routing: routing.optional(),
+    'ipv4-pool': checked((s) => poolProblem(s, 4))
+      .optional()
+      .describe('Where addresses left out of the file come from; 10.200.0.0/16 when not given.'),
+    'ipv6-pool': checked((s) => poolProblem(s, 6))
+      .optional()
+      .describe('Where IPv6 addresses left out of the file come from; no IPv6 is added without it.'),
+  })
+  .describe('Values every node and link gets unless it sets its own; never applied to the host node.');
+
+export const topologySchema = z.strictObject({
+  name: name.describe('Lab name; also names the ledger /run/nslab/NAME.json.'),
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]*$/, { error: (iss) => `${NAME_RULE}, not '${iss.input}'` })
+    .optional()
+    .describe("Prepended to node names to form namespace names; '' when not given."),
+  routing: routing.optional(),
+  expect: z.array(expectation).optional(),
+  topology: z.strictObject({
+    defaults: defaults.optional(),
+    nodes: z.record(name, node.nullable()),
+    links: z.array(link).optional(),
+  }),
+});
+
+/** A topology file as written, after schema validation (nothing resolved yet). */
+export type TopologyFile = z.infer<typeof topologySchema>;
+export type TopologyNodeSpec = z.infer<typeof node>;
+export type TopologyLinkSpec = z.infer<typeof link>;
+export type TopologyEndpointSpec = z.infer<typeof endpoint>;
+export type TopologyRouteSpec = z.infer<typeof route>;
+
+/**
+ * JSON Schema (draft 2020-12) of topology files, generated from `topologySchema`, for editors
+ * (`# yaml-language-server: $schema=...`). Refinements such as CIDR syntax are not expressible there and are
+ * checked only by nslab itself.
+ */
+export function topologyJsonSchema(): Record<string, unknown> {
+  const { $schema, ...rest } = z.toJSONSchema(topologySchema, { io: 'input', target: 'draft-2020-12' });
+  return {
+    $schema,
+    $id: 'urn:nslab:topology',
+    title: 'nslab topology',
+    description:
+      'A network-namespace lab for nslab (*.nslab.yml): nodes (namespaces, bridges, the host), veth links between them, addresses, routes, sysctls and reachability expectations.',
+    ...rest,
+  };
+}
+
+/** The text of schema/nslab.schema.json: `topologyJsonSchema()` as indented JSON with a final newline. */
+export function topologyJsonSchemaText(): string {
+  return `${JSON.stringify(topologyJsonSchema(), null, 2)}\n`;
+}

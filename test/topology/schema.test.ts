@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { topologyJsonSchema, topologyJsonSchemaText } from '../../src/topology/schema.js';
+
+describe('JSON Schema', () => {
+  it('schema/nslab.schema.json is the generated one (run scripts/gen-schema.ts after changing the schema)', () => {
+    assert.equal(readFileSync('schema/nslab.schema.json', 'utf8'), topologyJsonSchemaText());
+  });
+
+  it('is a draft 2020-12 schema with an id, a title, and strict objects', () => {
+    const s = topologyJsonSchema() as {
+      $schema: string;
+      $id: string;
+      title: string;
+      description: string;
+      required: string[];
+      additionalProperties: boolean;
+      properties: Record<string, { properties?: Record<string, unknown> }>;
+    };
+    assert.equal(s.$schema, 'https://json-schema.org/draft/2020-12/schema');
+    assert.equal(s.$id, 'urn:nslab:topology');
+    assert.equal(s.title, 'nslab topology');
+    assert.ok(s.description.length > 0);
+    assert.deepEqual(s.required, ['name', 'topology']);
+    assert.equal(s.additionalProperties, false);
+    assert.deepEqual(Object.keys(s.properties).sort(), ['expect', 'name', 'prefix', 'routing', 'topology']);
+    assert.deepEqual(Object.keys(s.properties.topology.properties!).sort(), ['defaults', 'links', 'nodes']);
+  });
+});
