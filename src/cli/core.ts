@@ -5,12 +5,9 @@ import { writeFileSync } from 'node:fs';
 import Table from 'cli-table3';
 import { type Command, Option } from 'commander';
 import { type DemoEvent, runDemo } from '../lab/demo.js';
-import { Lab, type LabStatus, requirePrivilege } from '../lab/lab.js';
-import { exportScript } from '../plan/export.js';
+import { Lab, type LabStatus, privileged, requirePrivilege } from '../lab/lab.js';
 import { describeOp, formatOp } from '../plan/format.js';
 import type { Op, Plan } from '../plan/types.js';
-import { planUp } from '../plan/up.js';
-import { NslabError } from '../sys/errors.js';
 import { topologyJsonSchemaText } from '../topology/schema.js';
 import { c, json, out, progress, warn } from './ui.js';
 
@@ -205,17 +202,9 @@ export function registerCore(program: Command): void {
     )
     .action(async (file: string, o: CommonOpts) => {
       const lab = await Lab.load(file, { hostNetns: o.hostNetns });
-      let plan: Plan;
-      let live = true;
-      try {
-        requirePrivilege();
-        plan = lab.plan();
-        lab.close();
-      } catch (e) {
-        if (!(e instanceof NslabError) || !/needs root/.test(e.message)) throw e;
-        live = false;
-        plan = planUp(lab.topology, { namespaces: [], nodes: {} }, { hostNetns: lab.hostNetns });
-      }
+      const live = privileged();
+      const plan = lab.plan({ empty: !live });
+      lab.close();
       if (o.json) return json({ lab: lab.name, live, operations: opsJson(plan, lab.hostNetns) });
       if (!live)
         warn(
@@ -236,10 +225,7 @@ export function registerCore(program: Command): void {
     .addHelpText('after', '\nExample:\n  nslab export examples/seed.nslab.yml --format sh -o seed.sh')
     .action(async (file: string, o: { format: 'sh' | 'json'; output?: string; hostNetns?: string }) => {
       const lab = await Lab.load(file, { hostNetns: o.hostNetns });
-      const text =
-        o.format === 'sh'
-          ? exportScript(lab.topology, { hostNetns: lab.hostNetns })
-          : `${JSON.stringify(lab.topology, null, 2)}\n`;
+      const text = o.format === 'sh' ? lab.exportScript() : `${JSON.stringify(lab.topology, null, 2)}\n`;
       if (o.output) writeFileSync(o.output, text, { mode: o.format === 'sh' ? 0o755 : 0o644 });
       else process.stdout.write(text);
     });

@@ -21,6 +21,7 @@ import type { ExpectationResult, ExplainOptions, Explanation, PredictedMatrix } 
 import type { NetnsHandle } from '../netns/handle.js';
 import { assertHostMountNamespace } from '../netns/named.js';
 import { planDown } from '../plan/down.js';
+import { exportScript } from '../plan/export.js';
 import { describeOp, formatOp } from '../plan/format.js';
 import { ledgerAfter } from '../plan/ledger.js';
 import type { Ledger, ObservedState, Op, Plan } from '../plan/types.js';
@@ -95,6 +96,16 @@ export interface LabStatus {
   nodes: NodeStatus[];
   /** What `up` would change to make the kernel match the file: one sentence per operation. */
   drift: string[];
+}
+
+/** True when this process may change network namespaces (CAP_SYS_ADMIN and CAP_NET_ADMIN). */
+export function privileged(): boolean {
+  try {
+    requirePrivilege();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Throws, with the privilege needed, when this process cannot change network namespaces. */
@@ -215,11 +226,21 @@ export class Lab {
     return observe(this.kernel(), this.topology, readLedger(this.name, this.hostNetns));
   }
 
-  /** What `up` would do now: the ordered operations (each printable with `formatOp`). */
-  plan(): Plan {
+  /**
+   * What `up` would do now: the ordered operations (each printable with `formatOp`). With `empty`, the plan
+   * against a kernel holding nothing of the lab, which needs no privilege.
+   */
+  plan(opts: { empty?: boolean } = {}): Plan {
+    if (opts.empty)
+      return planUp(this.topology, { namespaces: [], nodes: {} }, { hostNetns: this.hostNetns });
     const ledger = readLedger(this.name, this.hostNetns);
     const observed = observe(this.kernel(), this.topology, ledger);
     return planUp(this.topology, observed, { hostNetns: this.hostNetns, ledger });
+  }
+
+  /** A standalone shell script that builds this lab with `ip` and `sysctl` only (`nslab export --format sh`). */
+  exportScript(): string {
+    return exportScript(this.topology, { hostNetns: this.hostNetns });
   }
 
   /** The `ip`/`sysctl` command of an operation of this lab. */

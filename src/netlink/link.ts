@@ -171,6 +171,11 @@ export function vethAdd(
   );
 }
 
+/** Creates a device of a kind that needs no options: `ip link add NAME type KIND` (dummy, ifb, ...). */
+export function linkAdd(o: LinkAttrs & { name: string; kind: string; index?: number }): Request {
+  return create(o.name, o.kind, o, () => {});
+}
+
 /** Creates a Linux bridge: `ip link add NAME type bridge`. */
 export function bridgeAdd(o: LinkAttrs & { name: string; index?: number }): Request {
   return create(o.name, 'bridge', o, () => {});

@@ -52,7 +52,12 @@ export class NetlinkError extends NslabError {
   constructor(errno: number, op: string, object: string, extack?: string) {
     const code = sys.errnoName(errno);
     const text = extack ?? systemErrors.get(-errno)?.[1] ?? 'failed';
-    super(`${op} ${object}: ${code}: ${text}`);
+    const kind = /^add (\S+)$/.exec(op)?.[1];
+    super(
+      kind && code === 'EOPNOTSUPP' && /Unknown device type/i.test(text)
+        ? `${op} ${object}: this kernel has no '${kind}' devices (the ${kind} module is not available): ${code}: ${text}`
+        : `${op} ${object}: ${code}: ${text}`,
+    );
     this.name = 'NetlinkError';
     this.errno = errno;
     this.code = code;

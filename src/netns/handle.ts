@@ -29,7 +29,8 @@ export function sysctlPath(key: string): string {
 
 /**
  * Creates the named namespace NAME (`ip netns add NAME`) on the calling thread and returns an fd on it and a
- * netlink socket opened inside it. Unless `dad` is set, IPv6 duplicate address detection is turned off in it
+ * netlink socket opened inside it, with ICMP error rate limiting off (`net.ipv4.icmp_ratelimit=0`,
+ * `net.ipv6.icmp.ratelimit=0`). Unless `dad` is set, IPv6 duplicate address detection is turned off in it
  * (`net.ipv6.conf.{all,default}.accept_dad=0`): in a lab no address is duplicated, and with DAD a fresh
  * link-local address stays 'tentative' for a second, during which the first neighbour solicitations across a
  * router go unanswered and the first ping is lost.
@@ -40,6 +41,10 @@ export function createNamedNetnsFds(name: string, dad: boolean): { fd: number; s
       writeFileSync('/proc/sys/net/ipv6/conf/all/accept_dad', '0');
       writeFileSync('/proc/sys/net/ipv6/conf/default/accept_dad', '0');
     }
+    // Every probe gets its ICMP error: the kernel's default rate limit (1 per second per source after a burst)
+    // would turn most 'Destination Net Unreachable' answers of a matrix into silence.
+    writeFileSync('/proc/sys/net/ipv4/icmp_ratelimit', '0');
+    writeFileSync('/proc/sys/net/ipv6/icmp/ratelimit', '0');
     const fd = sys.open('/proc/thread-self/ns/net', sys.O_RDONLY);
     try {
       return { fd, sockFd: NetlinkSocket.open().fd };
@@ -216,6 +221,14 @@ export class NetnsHandle {
     a: link.LinkAttrs = {},
   ): void {
     this.run(this.vethRequest(name, peer, a));
+  }
+
+  /**
+   * Creates a device of a kind without options: `ip -n NS link add NAME type KIND`. A kind this kernel lacks
+   * (dummy, vrf, wireguard on some machines) fails with a NetlinkError naming the missing module.
+   */
+  addLink(name: string, kind: string, a: link.LinkAttrs = {}): void {
+    this.run(link.linkAdd({ ...a, name, kind, index: this.reserveIndex(name) }));
   }
 
   bridgeRequest(name: string, a: link.LinkAttrs = {}): Request {

@@ -18,6 +18,8 @@ import type {
 export interface PingMatrixOptions extends ProbeOptions {
   /** Only this address family (default: both). */
   family?: 4 | 6;
+  /** Ping every address of each node (default), or only its first one per family: one probe per node pair. */
+  addresses?: 'all' | 'first';
   /**
    * Also ping what `lab.expect` names that the sweep does not cover (a literal address, a node's own addresses),
    * so that checkExpectations can judge every expectation (default true).
@@ -59,6 +61,18 @@ export function nodeAddresses(node: ResolvedNode, family?: 4 | 6): { address: st
   return out;
 }
 
+/** The first address of each family (IPv4 first), as `ping NODE` would pick. */
+function firstPerFamily(list: { address: string; family: 4 | 6 }[]) {
+  return [list.find((a) => a.family === 4), list.find((a) => a.family === 6)].filter((a) => a !== undefined);
+}
+
+/** TTL (hop limit) a node's replies leave with, from its sysctls (64 unless the file raises it). */
+export function initialTtl(node: ResolvedNode, family: 4 | 6): number {
+  const key = family === 4 ? 'net.ipv4.ip_default_ttl' : 'net.ipv6.conf.all.hop_limit';
+  const v = Number(node.sysctls[key]);
+  return Number.isInteger(v) && v > 0 ? v : 64;
+}
+
 /** Node owning each address on the lab's links (the first one, when an address is duplicated). */
 function owners(lab: ResolvedLab): Map<string, string> {
   const m = new Map<string, string>();
@@ -79,7 +93,12 @@ export async function pingMatrix(
   opts: PingMatrixOptions = {},
 ): Promise<PingMatrix> {
   const nodes = l3Nodes(lab);
-  const addrs = new Map(nodes.map((n) => [n.name, nodeAddresses(n, opts.family)]));
+  const addrs = new Map(
+    nodes.map((n) => {
+      const all = nodeAddresses(n, opts.family);
+      return [n.name, opts.addresses === 'first' ? firstPerFamily(all) : all];
+    }),
+  );
   const fds = new Map<string, number>();
   const fd = (node: string) => {
     let v = fds.get(node);
@@ -95,7 +114,13 @@ export async function pingMatrix(
     for (const to of nodes) {
       if (from === to) continue;
       for (const a of addrs.get(to.name) ?? []) {
-        targets.push({ from: from.name, fd: fd(from.name), to: a.address, toNode: to.name });
+        targets.push({
+          from: from.name,
+          fd: fd(from.name),
+          to: a.address,
+          toNode: to.name,
+          initialTtl: initialTtl(to, a.family),
+        });
         covered.add(`${from.name} ${a.address}`);
       }
     }

@@ -11,6 +11,11 @@ export interface ProbeTarget {
   to: string;
   /** Node owning `to`, when known. */
   toNode?: string;
+  /**
+   * TTL (hop limit) the target's replies start with, when known (its `net.ipv4.ip_default_ttl`); hops are then
+   * exact, otherwise guessed from the nearest of 64, 128 and 255.
+   */
+  initialTtl?: number;
 }
 
 /**

@@ -211,6 +211,19 @@ describe('kernel layer', { skip: skipUnlessRoot }, () => {
     assert.ok(!ipJson<IpLink[]>(names.host, 'link', 'show').some((l) => l.ifname === 'vx0'));
   });
 
+  it('names the missing module when the kernel lacks a device kind', (t) => {
+    try {
+      host.addLink('dummy0', 'dummy');
+    } catch (e) {
+      assert.ok(e instanceof NetlinkError);
+      assert.equal(e.code, 'EOPNOTSUPP');
+      assert.match(e.message, /this kernel has no 'dummy' devices \(the dummy module is not available\)/);
+      return;
+    }
+    host.deleteLink('dummy0');
+    t.skip('this kernel has dummy devices: nothing to report');
+  });
+
   it('replaces and deletes routes and addresses', () => {
     a.replaceRoute({ dst: '10.7.2.0/24', via: '10.7.1.1', metric: 7 });
     a.delRoute({ dst: '10.7.2.0/24', via: '10.7.1.1' });
