@@ -9,7 +9,7 @@ import type { NetnsHandle } from '../netns/handle.js';
 import { formatOp } from '../plan/format.js';
 import type { ObservedState, Op, Plan } from '../plan/types.js';
 import { NslabError } from '../sys/errors.js';
-import type { KernelSession } from './session.js';
+import { type KernelSession, labNetnsSysctls } from './session.js';
 
 /** An operation of the plan failed. Carries the operation, its `ip` spelling and the kernel's answer. */
 export class ApplyError extends NslabError {
@@ -36,6 +36,8 @@ export interface ExecuteOptions {
   onProgress?: (done: number, total: number, last: Op) => void;
   /** Output of `exec` operations. */
   onExecOutput?: (node: string, command: string, output: string) => void;
+  /** The lab has IPv6: namespaces and host-side devices get IPv6 DAD off (see labNetnsSysctls). */
+  ipv6?: boolean;
 }
 
 type Undo = { op: Op; run: () => void };
@@ -131,7 +133,7 @@ function runBatched(group: Op[], session: KernelSession, opts: ExecuteOptions, u
       }
     });
     if (first) fail(first.op, first.err);
-    if (session.isHost(ns)) noDadOnHost(list, h);
+    if (session.isHost(ns) && opts.ipv6) noDadOnHost(list, h);
   }
 }
 
@@ -245,7 +247,7 @@ function runSingle(op: Op, session: KernelSession, opts: ExecuteOptions, undo: U
   try {
     switch (op.op) {
       case 'netns-add': {
-        session.create(op.ns!);
+        session.create(op.ns!, labNetnsSysctls(!!opts.ipv6));
         const ns = op.ns!;
         undo.push({ op, run: () => session.delete(ns) });
         return;

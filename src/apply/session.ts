@@ -5,6 +5,23 @@
 import { NetnsHandle } from '../netns/handle.js';
 import { deleteNamedNetns, NetnsError, namedNetnsExists } from '../netns/named.js';
 
+/**
+ * Sysctls nslab writes in every lab namespace it creates: ICMP error rate limiting off, so that every probe of a
+ * matrix gets its answer (the default limit turns most 'Destination Net Unreachable' into silence); and for labs
+ * with IPv6, duplicate address detection off, so that addresses (link-local ones included) are usable at once
+ * instead of 'tentative' for a second, during which the first ping across a router is lost.
+ */
+export function labNetnsSysctls(ipv6: boolean): Record<string, string> {
+  return ipv6
+    ? {
+        'net.ipv4.icmp_ratelimit': '0',
+        'net.ipv6.icmp.ratelimit': '0',
+        'net.ipv6.conf.all.accept_dad': '0',
+        'net.ipv6.conf.default.accept_dad': '0',
+      }
+    : { 'net.ipv4.icmp_ratelimit': '0' };
+}
+
 export class KernelSession {
   /** Namespace playing the host, or null for the real default namespace. */
   readonly hostNetns: string | null;
@@ -37,9 +54,9 @@ export class KernelSession {
     return ns === null;
   }
 
-  /** Creates namespace `ns` (`ip netns add`) and keeps its handle. */
-  create(ns: string): NetnsHandle {
-    const h = NetnsHandle.create(ns);
+  /** Creates namespace `ns` (`ip netns add`), with `sysctls` written inside, and keeps its handle. */
+  create(ns: string, sysctls: Record<string, string> = {}): NetnsHandle {
+    const h = NetnsHandle.create(ns, { sysctls });
     this.handles.set(ns, h);
     return h;
   }

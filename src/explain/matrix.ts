@@ -1,12 +1,14 @@
 import { canonicalAddress, isAddress } from '../topology/ip.js';
 import type { Expectation, ResolvedLab } from '../topology/types.js';
-import { explainCore, targets } from './explain.js';
+import { explainCore, type Target, targets } from './explain.js';
 import { LabModel } from './model.js';
+import { Tracer } from './trace.js';
 import {
   type ExpectationResult,
   ExplainError,
   type ExplainOptions,
   type Explanation,
+  type MatrixOptions,
   type PredictedMatrix,
   type PredictedPair,
 } from './types.js';
@@ -25,20 +27,38 @@ function toPair(e: Explanation, to: string): PredictedPair {
   return p;
 }
 
+/** The addresses of `node` the matrix aims at: all of them, or the first of each family (IPv4 first). */
+function matrixTargets(m: LabModel, node: string, opts: MatrixOptions): Target[] {
+  const all = m.addressesOf(node, opts.family);
+  if (opts.addresses !== 'first') return all;
+  return all.filter((t, i) => i === 0 || all[i - 1].family !== t.family);
+}
+
 /**
  * Predicts every ping of the lab from the file alone: for each ordered pair of L3 nodes (host and netns nodes,
  * bridges that have addresses) and each address of the target on the lab's links (IPv4 and IPv6, or
- * `opts.family`), the verdict, routers crossed and reply TTL. Route tables and lookups are computed once.
+ * `opts.family`; only the first of each family with `opts.addresses: 'first'`), the verdict, routers crossed and
+ * reply TTL. Each echo request and reply is first traced without building its hops (`Tracer`, sharing route
+ * lookups per destination across senders); only pairs that do not reach are simulated in full, which gives the
+ * same failure, with its sentence and fix, as `explain`.
  */
-export function predictMatrix(lab: ResolvedLab, opts: ExplainOptions = {}): PredictedMatrix {
+export function predictMatrix(lab: ResolvedLab, opts: MatrixOptions = {}): PredictedMatrix {
   const m = new LabModel(lab, opts);
+  const tracer = new Tracer(m);
   const nodes = m.l3Nodes();
-  const addrs = new Map(nodes.map((n) => [n, m.addressesOf(n, opts.family)]));
+  const addrs = new Map(nodes.map((n) => [n, matrixTargets(m, n, opts)]));
   const pairs: PredictedPair[] = [];
   for (const from of nodes) {
     for (const to of nodes) {
       if (from === to) continue;
-      for (const t of addrs.get(to)!) pairs.push(toPair(explainCore(m, from, to, t).e, to));
+      for (const t of addrs.get(to)!) {
+        const { address, family } = t;
+        const fw = tracer.trace(from, family, address);
+        const bw = fw.delivered ? tracer.trace(fw.end, family, fw.src, address) : fw;
+        if (fw.delivered && bw.delivered && bw.end === from)
+          pairs.push({ from, to, address, family, verdict: 'reach', hops: fw.routers, replyTtl: bw.ttl });
+        else pairs.push(toPair(explainCore(m, from, to, t).e, to));
+      }
     }
   }
   return { nodes, pairs, options: opts };
@@ -76,7 +96,7 @@ function judge(x: Expectation, predicted: PredictedPair[]): ExpectationResult {
  * Judges the file's `expect:` list against a predicted matrix. A node as `to` means every address it has on the
  * lab's links (of `family` when given): `reach: true` holds when all of them reach (with `hops` routers when
  * given), `reach: false` when none does. Targets outside the matrix (literal addresses of no node, the source
- * itself) are simulated on the spot.
+ * itself, addresses a matrix made with `addresses: 'first'` left out) are simulated on the spot.
  */
 export function checkExpectations(lab: ResolvedLab, matrix: PredictedMatrix): ExpectationResult[] {
   let model: LabModel | undefined;
@@ -88,12 +108,15 @@ export function checkExpectations(lab: ResolvedLab, matrix: PredictedMatrix): Ex
         (addr ? p.address === addr : p.to === x.to) &&
         (!x.family || p.family === x.family),
     );
-    if (predicted.length === 0) {
+    // A matrix of first addresses only lacks the node's other addresses: those are simulated too.
+    const partial = matrix.options.addresses === 'first' && !addr;
+    if (predicted.length === 0 || partial) {
       model ??= new LabModel(lab, matrix.options);
       const m = model;
+      const known = new Map(predicted.map((p) => [p.address, p]));
       try {
-        predicted = targets(m, x.from, x.to, x.family).map((t) =>
-          toPair(explainCore(m, x.from, x.to, t).e, x.to),
+        predicted = targets(m, x.from, x.to, x.family).map(
+          (t) => known.get(t.address) ?? toPair(explainCore(m, x.from, x.to, t).e, x.to),
         );
       } catch (err) {
         if (!(err instanceof ExplainError)) throw err;

@@ -225,16 +225,23 @@ export class LabModel {
         });
       }
     }
+    // Only connected routes make a gateway on-link; the file's routes come after them.
+    const connected = [...fib.entries];
     for (const r of nm.node.routes) {
       if (r.family !== family || (r.table !== undefined && r.table !== 254)) continue;
-      const entry = this.staticEntry(nm, r, family);
+      const entry = this.staticEntry(nm, r, family, connected);
       if (typeof entry === 'string')
         nm.refused.push(`${nm.node.name}: the route to ${r.dst} cannot be installed: ${entry}`);
-      else fib.add(entry);
+      else if (!process.env.NOADD) fib.add(entry);
     }
   }
 
-  private staticEntry(nm: NodeModel, r: ResolvedRoute, family: Family): FibEntry | string {
+  private staticEntry(
+    nm: NodeModel,
+    r: ResolvedRoute,
+    family: Family,
+    connected: FibEntry[],
+  ): FibEntry | string {
     const c = cidrOf(r.dst);
     if (!c || c.family !== family) return `${r.dst} is not an IPv${family} prefix`;
     const metric = r.metric ?? (family === 4 ? 0 : 1024);
@@ -245,10 +252,13 @@ export class LabModel {
       if (gwc?.family !== family) return `gateway ${r.via} is not an IPv${family} address`;
       via = gwc.address;
       const gw = this.big(via);
-      const onLink = nm.fib[family].entries.filter(
-        (e) => e.kernel && (gw & prefixMask(family, e.len)) === e.net && (!dev || e.dev === dev),
-      );
-      if (onLink.length > 0) dev ??= onLink.sort((a, b) => b.len - a.len)[0].dev;
+      // The longest connected prefix holding the gateway (the first one among equals).
+      let onLink: FibEntry | undefined;
+      for (const e of connected) {
+        if ((gw & prefixMask(family, e.len)) !== e.net || (dev && e.dev !== dev)) continue;
+        if (!onLink || e.len > onLink.len) onLink = e;
+      }
+      if (onLink) dev ??= onLink.dev;
       else if (!(dev && family === 6 && isLinkLocal(via)))
         return `${via} is in no subnet of ${dev ?? `${nm.node.name}'s interfaces`} (ip route: "Nexthop has invalid gateway")`;
     }

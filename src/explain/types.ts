@@ -73,6 +73,15 @@ export interface ExplainOptions {
   assume?: Record<string, Record<string, string>>;
 }
 
+/** Options of `predictMatrix`. */
+export interface MatrixOptions extends ExplainOptions {
+  /**
+   * Which addresses of each target node to ping: `all` (default) or `first`, the first address of each family
+   * (IPv4 first, the one `explain` picks), for big labs where "every pair" means every pair of nodes.
+   */
+  addresses?: 'all' | 'first';
+}
+
 /** One cell of the predicted reachability matrix: one source, one address of one target. */
 export interface PredictedPair {
   from: string;
@@ -90,7 +99,7 @@ export interface PredictedMatrix {
   nodes: string[];
   pairs: PredictedPair[];
   /** Options the prediction was made with (reused by `checkExpectations`). */
-  options: ExplainOptions;
+  options: MatrixOptions;
 }
 
 export interface ExpectationResult {

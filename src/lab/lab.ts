@@ -276,6 +276,7 @@ export class Lab {
             observed,
             onProgress: opts.onProgress,
             onExecOutput: opts.onExecOutput,
+            ipv6: hasIpv6(this.topology),
           });
         } catch (e) {
           if (previous) writeLedger(previous);
@@ -518,6 +519,13 @@ export class Lab {
   close(): void {
     this.closeHandles();
   }
+}
+
+/** True when some interface or bridge of the lab has an IPv6 address. */
+function hasIpv6(lab: ResolvedLab): boolean {
+  return lab.nodes.some(
+    (n) => (n.bridgeIpv6?.length ?? 0) > 0 || n.interfaces.some((i) => i.ipv6.length > 0),
+  );
 }
 
 const SIGNALS: Record<string, number> = {

@@ -29,22 +29,15 @@ export function sysctlPath(key: string): string {
 
 /**
  * Creates the named namespace NAME (`ip netns add NAME`) on the calling thread and returns an fd on it and a
- * netlink socket opened inside it, with ICMP error rate limiting off (`net.ipv4.icmp_ratelimit=0`,
- * `net.ipv6.icmp.ratelimit=0`). Unless `dad` is set, IPv6 duplicate address detection is turned off in it
- * (`net.ipv6.conf.{all,default}.accept_dad=0`): in a lab no address is duplicated, and with DAD a fresh
- * link-local address stays 'tentative' for a second, during which the first neighbour solicitations across a
- * router go unanswered and the first ping is lost.
+ * netlink socket opened inside it. `sysctls` are written inside it while the thread is there (each costs an
+ * open under /proc/sys, which gets slower as namespaces multiply: pass only what is needed).
  */
-export function createNamedNetnsFds(name: string, dad: boolean): { fd: number; sockFd: number } {
+export function createNamedNetnsFds(
+  name: string,
+  sysctls: Record<string, string> = {},
+): { fd: number; sockFd: number } {
   const made = addNamedNetns(name, () => {
-    if (!dad) {
-      writeFileSync('/proc/sys/net/ipv6/conf/all/accept_dad', '0');
-      writeFileSync('/proc/sys/net/ipv6/conf/default/accept_dad', '0');
-    }
-    // Every probe gets its ICMP error: the kernel's default rate limit (1 per second per source after a burst)
-    // would turn most 'Destination Net Unreachable' answers of a matrix into silence.
-    writeFileSync('/proc/sys/net/ipv4/icmp_ratelimit', '0');
-    writeFileSync('/proc/sys/net/ipv6/icmp/ratelimit', '0');
+    for (const [k, v] of Object.entries(sysctls)) writeFileSync(sysctlPath(k), v);
     const fd = sys.open('/proc/thread-self/ns/net', sys.O_RDONLY);
     try {
       return { fd, sockFd: NetlinkSocket.open().fd };
@@ -99,11 +92,11 @@ export class NetnsHandle {
   }
 
   /**
-   * Creates the named namespace NAME (`ip netns add NAME`) and returns a handle on it. Unless `dad` is set,
-   * IPv6 duplicate address detection is turned off in it (see createNamedNetnsFds).
+   * Creates the named namespace NAME (`ip netns add NAME`) and returns a handle on it, with `sysctls` already
+   * written inside (`ip netns exec NAME sysctl -w ...`).
    */
-  static create(name: string, opts: { dad?: boolean } = {}): NetnsHandle {
-    const made = createNamedNetnsFds(name, !!opts.dad);
+  static create(name: string, opts: { sysctls?: Record<string, string> } = {}): NetnsHandle {
+    const made = createNamedNetnsFds(name, opts.sysctls);
     return NetnsHandle.adopt(name, made.fd, made.sockFd);
   }
 

@@ -194,7 +194,17 @@ export async function probe(targets: ProbeTarget[], opts: ProbeOptions = {}): Pr
         socks.set(key, sock);
         sockKeys.set(sock, family);
       }
-      return { from: t.from, to, toNode: t.toNode, initialTtl: t.initialTtl, family, sock, addr, answered: 0, done: false };
+      return {
+        from: t.from,
+        to,
+        toNode: t.toNode,
+        initialTtl: t.initialTtl,
+        family,
+        sock,
+        addr,
+        answered: 0,
+        done: false,
+      };
     });
     await run(states, [...sockKeys], { timeoutMs, count, intervalMs });
     return states.map(result);
@@ -211,7 +221,10 @@ function result(s: TargetState): ProbeResult {
     r.rttMs = Math.round(s.reply.rttMs * 1000) / 1000;
     if (s.reply.ttl !== undefined) {
       r.replyTtl = s.reply.ttl;
-      r.hops = s.initialTtl !== undefined && s.initialTtl >= s.reply.ttl ? s.initialTtl - s.reply.ttl : hopsFromTtl(s.reply.ttl);
+      r.hops =
+        s.initialTtl !== undefined && s.initialTtl >= s.reply.ttl
+          ? s.initialTtl - s.reply.ttl
+          : hopsFromTtl(s.reply.ttl);
     }
   } else if (s.error) {
     r.status = 'unreachable';

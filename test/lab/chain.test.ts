@@ -30,7 +30,10 @@ describe(`a chain of ${N} routers with routing: auto`, { skip: skipUnlessRoot },
   });
   after(async () => {
     await lab.down();
-    removeSandbox(sandbox, ipNetnsList().filter((n) => n.startsWith(prefix)));
+    removeSandbox(
+      sandbox,
+      ipNetnsList().filter((n) => n.startsWith(prefix)),
+    );
   });
 
   it('deploys with the computed routes', async () => {

@@ -39,7 +39,12 @@ describe('predicted and observed matrices agree', { skip: skipUnlessRoot }, () =
   before(() => {
     sandbox = makeSandbox('reach');
   });
-  after(() => removeSandbox(sandbox, ipNetnsList().filter((n) => n.startsWith(prefix))));
+  after(() =>
+    removeSandbox(
+      sandbox,
+      ipNetnsList().filter((n) => n.startsWith(prefix)),
+    ),
+  );
 
   for (const [stage, label, expected] of [
     [0, 'tutorial without routes: Network is unreachable', 'unreachable'],
@@ -73,7 +78,10 @@ describe('predicted and observed matrices agree', { skip: skipUnlessRoot }, () =
 
   for (const name of ['lan', 'chain', 'dualstack', 'auto-chain']) {
     it(`examples/${name}.nslab.yml: expectations hold live and match the prediction`, async () => {
-      const text = readFileSync(join(EXAMPLES, `${name}.nslab.yml`), 'utf8').replace(/^prefix: .*$/m, `prefix: ${prefix}`);
+      const text = readFileSync(join(EXAMPLES, `${name}.nslab.yml`), 'utf8').replace(
+        /^prefix: .*$/m,
+        `prefix: ${prefix}`,
+      );
       const lab = new Lab(parseTopology(text, `${name}.nslab.yml`), { hostNetns: sandbox });
       const report = await deployAndCheck(lab);
       assert.ok(report.expectations.length >= 4);
@@ -82,7 +90,8 @@ describe('predicted and observed matrices agree', { skip: skipUnlessRoot }, () =
 
   it('nslab check exits 0 when every expectation holds and 1 with a report when one fails', () => {
     const good = tutorialTopology(2, prefix).replace('name: demo', 'name: checks');
-    const expect = (reach: boolean) => `${good}expect:\n  - { from: ns0, to: ns1, reach: ${reach}, hops: 1 }\n  - { from: host, to: ns0, reach: true }\n`;
+    const expect = (reach: boolean) =>
+      `${good}expect:\n  - { from: ns0, to: ns1, reach: ${reach}, hops: 1 }\n  - { from: host, to: ns0, reach: true }\n`;
     const ok = topologyFile(expect(true));
     assert.equal(nslab(['up', ok, '--host-netns', sandbox]).status, 0);
     try {
@@ -114,7 +123,10 @@ describe('check --predict and explain need no root and no kernel', () => {
     assert.match(r.stdout, /✘/);
     const e = nslab(['explain', file, 'ns0', '10.1.20.2']);
     assert.equal(e.status, 0);
-    assert.match(e.stdout, /ns0 has no route to 10\.1\.20\.2 \(10\.1\.20\.0\/24\): the kernel answers 'Network is unreachable'/);
+    assert.match(
+      e.stdout,
+      /ns0 has no route to 10\.1\.20\.2 \(10\.1\.20\.0\/24\): the kernel answers 'Network is unreachable'/,
+    );
     assert.match(e.stdout, /Add to ns0: `dst: 10\.1\.20\.0\/24, via: 10\.1\.10\.1`/);
   });
 });

@@ -55,9 +55,10 @@ describe('kernel layer', { skip: skipUnlessRoot }, () => {
 
   before(() => {
     host = NetnsHandle.create(names.host);
-    a = NetnsHandle.create(names.a);
-    r = NetnsHandle.create(names.r);
-    b = NetnsHandle.create(names.b);
+    const noDad = { 'net.ipv6.conf.all.accept_dad': '0', 'net.ipv6.conf.default.accept_dad': '0' };
+    a = NetnsHandle.create(names.a, { sysctls: noDad });
+    r = NetnsHandle.create(names.r, { sysctls: noDad });
+    b = NetnsHandle.create(names.b, { sysctls: noDad });
     handles.push(host, a, r, b);
   });
 
@@ -153,6 +154,11 @@ describe('kernel layer', { skip: skipUnlessRoot }, () => {
         e.code === 'ENETUNREACH' &&
         /Nexthop has invalid gateway/.test(e.message),
     );
+  });
+
+  it('writes sysctls given at creation inside the new namespace only', () => {
+    assert.equal(sysctlIn(names.a, 'net.ipv6.conf.default.accept_dad'), '0');
+    assert.equal(sysctlIn(names.host, 'net.ipv6.conf.default.accept_dad'), '1');
   });
 
   it('changes sysctls only inside the given namespace', () => {

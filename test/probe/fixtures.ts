@@ -3,6 +3,7 @@
  * integration tests, the same lab made real with NetnsHandle in sandbox namespaces (a minimal apply: namespaces,
  * bridges, veth pairs, addresses, sysctls, routes), with a destroy that deletes exactly what it made.
  */
+import { labNetnsSysctls } from '../../src/apply/session.js';
 import { NetnsHandle } from '../../src/netns/handle.js';
 import {
   BRIDGE_DEVICE,
@@ -124,7 +125,7 @@ export function deploy(lab: ResolvedLab, host: NetnsHandle): LiveLab {
         handles.set(n.name, host);
         continue;
       }
-      const h = NetnsHandle.create(n.netns!);
+      const h = NetnsHandle.create(n.netns!, { sysctls: labNetnsSysctls(true) });
       made.push(h);
       handles.set(n.name, h);
     }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { labNetnsSysctls } from '../../src/apply/session.js';
 import { NetnsHandle } from '../../src/netns/handle.js';
 import { openProbeSockets, probe } from '../../src/probe/icmp.js';
 import { checkExpectations, pingMatrix, summarizeMatrix } from '../../src/probe/matrix.js';
@@ -60,9 +61,9 @@ describe('probe: one router between two namespaces', { skip: skipUnlessRoot }, (
   const from = (to: string) => ({ from: 'a', fd: a.fd, to });
 
   before(() => {
-    a = NetnsHandle.create(names.a);
-    r = NetnsHandle.create(names.r);
-    b = NetnsHandle.create(names.b);
+    a = NetnsHandle.create(names.a, { sysctls: labNetnsSysctls(true) });
+    r = NetnsHandle.create(names.r, { sysctls: labNetnsSysctls(true) });
+    b = NetnsHandle.create(names.b, { sysctls: labNetnsSysctls(true) });
     handles.push(a, r, b);
     a.addVeth('a0', { handle: r, name: 'r0' }, { up: true });
     r.addVeth('r1', { handle: b, name: 'b0' }, { up: true });

@@ -1,0 +1,248 @@
+import type { Lookup } from './fib.js';
+import type { LabModel } from './model.js';
+import type { Family } from './types.js';
+
+/** Where a traced packet ended: delivered (to `end`, after `routers` forwards, arriving with `ttl`) or not. */
+export type Traced =
+  | { delivered: true; end: string; routers: number; ttl: number; src: string }
+  | { delivered: false };
+
+const NOT_DELIVERED: Traced = { delivered: false };
+
+/** `next` value of a node that cannot send towards the destination (no route, or nobody answers ARP/ND). */
+const STUCK = -1;
+/** `dist` values besides a count of routers: not delivered, being worked out, not yet asked. */
+const FAIL = -1;
+const VISITING = -2;
+const UNKNOWN = -3;
+
+/**
+ * Everything about one destination that does not depend on who sends: per node (by index), whether it owns the
+ * address, the route lookup, the node the packet goes to next, the interface it arrives on and that interface's
+ * rp_filter mode. Filled lazily, node by node.
+ */
+interface DstTable {
+  family: Family;
+  dst: string;
+  /** 1 once the node's row is filled. */
+  known: Uint8Array;
+  local: Uint8Array;
+  lookup: (Lookup | undefined)[];
+  next: Int32Array;
+  nextIf: string[];
+  rp: Int32Array;
+  /**
+   * For a packet received by the node (not as sender): how many routers forward it from there until it is
+   * delivered, ignoring TTL (or FAIL), to which node, and whether an rp_filter on the way may drop it.
+   */
+  dist: Int32Array;
+  end: Int32Array;
+  rpOn: Uint8Array;
+  /** Source address the node picks as sender (`null` when it has none), and its starting TTL; per origin. */
+  src: (string | null | undefined)[];
+  ttl: Float64Array;
+}
+
+/**
+ * A fast stand-in for `simulate` over many pairs of one model: it follows the same kernel rules (local delivery,
+ * route lookup and source selection, ARP/ND, rp_filter, the forwarding sysctl, TTL, loops) and finds the same
+ * end, router count and arrival TTL, but builds no hops, routes or notes. Per-destination facts (lookups,
+ * next hops) are computed once per node and shared by every sender, so a walk is a chase through integer arrays.
+ * It only tells delivered from not delivered: why a walk fails is `simulate` and `describe`'s job.
+ */
+export class Tracer {
+  private readonly names: string[];
+  private readonly index = new Map<string, number>();
+  private readonly tables: Record<Family, Map<string, DstTable>> = { 4: new Map(), 6: new Map() };
+  /** Per family, per node: 1 when it forwards, 0 when not, -1 not yet asked. */
+  private readonly forwards: Record<Family, Int8Array>;
+  /** Loop detection: `seen[i] === stamp` when node i already forwarded the packet being traced. */
+  private readonly seen: Int32Array;
+  private stamp = 0;
+  private readonly stack: Int32Array;
+
+  constructor(private readonly m: LabModel) {
+    this.names = [...m.nodes.keys()];
+    this.names.forEach((n, i) => {
+      this.index.set(n, i);
+    });
+    const n = this.names.length;
+    this.forwards = { 4: new Int8Array(n).fill(-1), 6: new Int8Array(n).fill(-1) };
+    this.seen = new Int32Array(n);
+    this.stack = new Int32Array(n);
+  }
+
+  private table(family: Family, dst: string): DstTable {
+    let t = this.tables[family].get(dst);
+    if (!t) {
+      const n = this.names.length;
+      t = {
+        family,
+        dst,
+        known: new Uint8Array(n),
+        local: new Uint8Array(n),
+        lookup: new Array(n),
+        next: new Int32Array(n),
+        nextIf: new Array(n),
+        rp: new Int32Array(n),
+        dist: new Int32Array(n).fill(UNKNOWN),
+        end: new Int32Array(n),
+        rpOn: new Uint8Array(n),
+        src: new Array(n),
+        ttl: new Float64Array(n).fill(-1),
+      };
+      this.tables[family].set(dst, t);
+    }
+    return t;
+  }
+
+  /** Fills node i's row: does it own dst; else where does `ip route get dst` send it, and who answers ARP/ND. */
+  private fill(t: DstTable, i: number): void {
+    t.known[i] = 1;
+    const node = this.names[i];
+    if (this.m.isLocal(node, t.family, t.dst)) {
+      t.local[i] = 1;
+      return;
+    }
+    t.next[i] = STUCK;
+    const lk = this.m.lookup(node, t.family, t.dst);
+    if (!lk) return;
+    t.lookup[i] = lk;
+    const out = this.m.node(node)!.ifs.get(lk.entry.dev)!;
+    const nb = this.m.neighbour(out, t.family, lk.entry.via ?? t.dst);
+    if (!nb) return;
+    t.next[i] = this.index.get(nb.target.node)!;
+    t.nextIf[i] = nb.target.name;
+    if (t.family === 4) t.rp[i] = this.m.rpFilter(nb.target.node, nb.target.name).mode;
+  }
+
+  private forwarding(family: Family, i: number): boolean {
+    let f = this.forwards[family][i];
+    if (f === -1) {
+      f = this.m.forwarding(this.names[i], family).value === '1' ? 1 : 0;
+      this.forwards[family][i] = f;
+    }
+    return f === 1;
+  }
+
+  /** rp_filter at node i for a packet from `src` arriving by `inIf`, with a non-zero mode (`reversePath`). */
+  private reversePathOk(i: number, inIf: string, src: string, mode: number): boolean {
+    const back = this.m.lookup(this.names[i], 4, src);
+    return mode === 1 ? back !== undefined && back.entry.dev === inIf : back !== undefined;
+  }
+
+  /**
+   * Where a packet from `origin` to `dst` ends, as `simulate(m, origin, family, dst, src)` would find it:
+   * delivered (end node, routers crossed, TTL on arrival, source address) or not.
+   */
+  trace(origin: string, family: Family, dst: string, src?: string): Traced {
+    const t = this.table(family, dst);
+    const o = this.index.get(origin)!;
+    if (!t.known[o]) this.fill(t, o);
+    if (t.local[o]) {
+      const ttl = Number(this.m.defaultTtl(origin, family, 'lo').value);
+      return { delivered: true, end: origin, routers: 0, ttl, src: src ?? dst };
+    }
+    const lk = t.lookup[o];
+    if (!lk) return NOT_DELIVERED;
+    let from = src;
+    if (from === undefined) {
+      let s = t.src[o];
+      if (s === undefined) {
+        s = this.m.selectSource(origin, family, lk) ?? null;
+        t.src[o] = s;
+      }
+      if (s === null) return NOT_DELIVERED;
+      from = s;
+    }
+    let ttl = t.ttl[o];
+    if (ttl < 0) {
+      ttl = Number(this.m.defaultTtl(origin, family, lk.entry.dev).value) || 64;
+      t.ttl[o] = ttl;
+    }
+    const nx = t.next[o];
+    if (nx === STUCK) return NOT_DELIVERED;
+    const mode = t.rp[o];
+    if (mode !== 0 && !this.reversePathOk(nx, t.nextIf[o], from, mode)) return NOT_DELIVERED;
+    const d = this.distance(t, nx);
+    if (d === FAIL) return NOT_DELIVERED;
+    if (t.rpOn[nx]) return this.walk(t, o, from, ttl);
+    // Router j of the d on the way gets the packet with TTL ttl - (j - 1) and drops it when that is 1 or less.
+    if (d > 0 && ttl <= d) return NOT_DELIVERED;
+    return { delivered: true, end: this.names[t.end[nx]], routers: d, ttl: ttl - d, src: from };
+  }
+
+  /**
+   * Routers from node i (receiving the packet) until delivery, memoised for every node on the way: follows
+   * `next` until a node that owns the address, that does not forward or cannot send, or a node already on the
+   * way (a loop). The sender is never on the way of a delivered packet: its next hop would lead back into a loop.
+   */
+  private distance(t: DstTable, i: number): number {
+    if (t.dist[i] !== UNKNOWN) return t.dist[i];
+    const stack = this.stack;
+    let sp = 0;
+    let count: number = FAIL;
+    let end = -1;
+    let rpOn = 0;
+    for (let cur = i; ; ) {
+      const d = t.dist[cur];
+      if (d !== UNKNOWN) {
+        if (d >= 0) {
+          count = d;
+          end = t.end[cur];
+          rpOn = t.rpOn[cur];
+        }
+        break;
+      }
+      if (!t.known[cur]) this.fill(t, cur);
+      if (t.local[cur]) {
+        t.dist[cur] = count = 0;
+        t.end[cur] = end = cur;
+        break;
+      }
+      if (!this.forwarding(t.family, cur) || !t.lookup[cur] || t.next[cur] === STUCK) {
+        t.dist[cur] = FAIL;
+        break;
+      }
+      t.dist[cur] = VISITING;
+      stack[sp++] = cur;
+      cur = t.next[cur];
+    }
+    while (sp > 0) {
+      const y = stack[--sp];
+      if (count === FAIL) {
+        t.dist[y] = FAIL;
+        continue;
+      }
+      count += 1;
+      if (t.rp[y] !== 0) rpOn = 1;
+      t.dist[y] = count;
+      t.end[y] = end;
+      t.rpOn[y] = rpOn;
+    }
+    return t.dist[i];
+  }
+
+  /** Hop by hop from the sender, checking rp_filter at each node: for paths where one is on. */
+  private walk(t: DstTable, o: number, from: string, start: number): Traced {
+    let ttl = start;
+    const stamp = ++this.stamp;
+    const seen = this.seen;
+    seen[o] = stamp;
+    let routers = 0;
+    for (let cur = o; ; ) {
+      const nx = t.next[cur];
+      if (nx === STUCK) return NOT_DELIVERED;
+      const mode = t.rp[cur];
+      if (mode !== 0 && !this.reversePathOk(nx, t.nextIf[cur], from, mode)) return NOT_DELIVERED;
+      if (!t.known[nx]) this.fill(t, nx);
+      if (t.local[nx]) return { delivered: true, end: this.names[nx], routers, ttl, src: from };
+      if (!this.forwarding(t.family, nx) || !t.lookup[nx] || ttl <= 1 || seen[nx] === stamp)
+        return NOT_DELIVERED;
+      seen[nx] = stamp;
+      ttl -= 1;
+      routers += 1;
+      cur = nx;
+    }
+  }
+}
