@@ -1,7 +1,7 @@
 import type { ResolvedRoute } from '../topology/types.js';
 import { familyBits, prefixMask, routeDst } from './fib.js';
 import type { LabModel } from './model.js';
-import { outcome, type Walk } from './simulate.js';
+import { outcome, type Stop, type Walk } from './simulate.js';
 import type { Direction, Failure, Family, Verdict } from './types.js';
 
 /** A change to the lab that gets past one failure, both as file text and as an edit `remedy` can apply. */
@@ -122,20 +122,28 @@ function noWayFix(node: string, dst: string): string {
 }
 
 /**
+ * The two commonest failures depend on little but the node: no route at the sender (node and destination) and
+ * forwarding off (node and the interface the packet came in by). Their description is shared, under this key,
+ * by every walk that ends the same way; the other failures have none (undefined).
+ */
+export function sharedFailureKey(
+  stop: { kind: Stop['kind']; node?: string; inIf?: string },
+  direction: Direction,
+  family: Family,
+  dst: string,
+): string | undefined {
+  if (stop.kind === 'no-route' && !stop.inIf) return `describe|${direction}|${stop.node}|${family}|${dst}`;
+  if (stop.kind === 'no-forward') return `describe|${direction}|${stop.node}|${stop.inIf}|${family}`;
+  return undefined;
+}
+
+/**
  * Turns the end of a failed walk into a failure (kernel wording, one sentence, the fix in file terms) and the
  * verdict ping would show. `direction` says whether the walk is the echo request or the echo reply.
  */
 export function describe(m: LabModel, w: Walk, direction: Direction): Described {
-  const s = w.stop;
-  // The two commonest failures depend on little but the node: share their description across a whole matrix.
-  if (s.kind === 'no-route' && !s.inIf)
-    return m.memo(`describe|${direction}|${s.node}|${w.family}|${w.dst}`, () =>
-      describeStop(m, w, direction),
-    );
-  if (s.kind === 'no-forward')
-    return m.memo(`describe|${direction}|${s.node}|${s.inIf}|${w.family}`, () =>
-      describeStop(m, w, direction),
-    );
+  const key = sharedFailureKey(w.stop, direction, w.family, w.dst);
+  if (key) return m.memo(key, () => describeStop(m, w, direction));
   return describeStop(m, w, direction);
 }
 

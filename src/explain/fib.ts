@@ -57,7 +57,13 @@ export function routeDst(network: string, family: Family): string {
 
 /** The line `ip route` (or `ip -6 route`) prints for a route. */
 export function routeText(e: Omit<FibEntry, 'text' | 'net' | 'route'>): string {
-  const dst = routeDst(e.network, e.family);
+  // routeDst(e.network, e.family), without splitting the network again.
+  const dst =
+    e.len === 0
+      ? 'default'
+      : e.len === BITS[e.family]
+        ? e.network.slice(0, e.network.indexOf('/'))
+        : e.network;
   if (e.kernel) {
     return e.family === 4
       ? `${dst} dev ${e.dev} proto kernel scope link src ${e.src}`
@@ -66,6 +72,15 @@ export function routeText(e: Omit<FibEntry, 'text' | 'net' | 'route'>): string {
   const hop = e.via ? ` via ${e.via} dev ${e.dev}` : ` dev ${e.dev}`;
   if (e.family === 6) return `${dst}${hop} metric ${e.metric} pref medium`;
   return `${dst}${hop}${e.via ? '' : ' scope link'}${e.metric ? ` metric ${e.metric}` : ''}`;
+}
+
+/**
+ * Map key of a network. V8 hashes a BigInt by its lowest 64 bits only: IPv6 prefixes up to /64 (low half zero)
+ * would all collide and make every probe a scan. The high half is folded in; distinct networks may still share a
+ * key, so bucket lists are filtered by `net`.
+ */
+function netKey(family: Family, net: bigint): bigint {
+  return family === 4 ? net : BigInt.asUintN(64, net ^ (net >> 64n));
 }
 
 /**
@@ -83,8 +98,8 @@ export class Fib {
   clash(net: bigint, len: number, metric: number): FibEntry | undefined {
     return this.byLen
       .get(len)
-      ?.get(net)
-      ?.find((e) => e.metric === metric);
+      ?.get(netKey(this.family, net))
+      ?.find((e) => e.net === net && e.metric === metric);
   }
 
   add(e: FibEntry): void {
@@ -94,9 +109,10 @@ export class Fib {
       this.byLen.set(e.len, bucket);
       this.lens = [...this.byLen.keys()].sort((a, b) => b - a);
     }
-    const list = bucket.get(e.net);
+    const key = netKey(this.family, e.net);
+    const list = bucket.get(key);
     if (list) list.push(e);
-    else bucket.set(e.net, [e]);
+    else bucket.set(key, [e]);
     this.entries.push(e);
   }
 
@@ -104,17 +120,21 @@ export class Fib {
   lookup(addr: bigint): Lookup | undefined {
     let found: Lookup | undefined;
     for (const len of this.lens) {
-      const list = this.byLen.get(len)!.get(addr & MASKS[this.family][len]);
+      const net = addr & MASKS[this.family][len];
+      const list = this.byLen.get(len)!.get(netKey(this.family, net));
       if (!list) continue;
       if (found) {
         for (const e of list)
-          if (e.kernel && found.entry.kernel && e.dev !== found.entry.dev) found.overlaps.push(e);
+          if (e.net === net && e.kernel && found.entry.kernel && e.dev !== found.entry.dev)
+            found.overlaps.push(e);
         continue;
       }
-      let best = list[0];
-      for (const e of list) if (e.metric < best.metric) best = e;
-      const ties = list.filter((e) => e !== best && e.metric === best.metric && e.dev !== best.dev);
-      found = { entry: best, ties, overlaps: [] };
+      let best: FibEntry | undefined;
+      for (const e of list) if (e.net === net && (!best || e.metric < best.metric)) best = e;
+      if (!best) continue;
+      const b = best;
+      const ties = list.filter((e) => e !== b && e.net === net && e.metric === b.metric && e.dev !== b.dev);
+      found = { entry: b, ties, overlaps: [] };
     }
     return found;
   }

@@ -30,6 +30,18 @@ function routeWords(verb: string, r: ResolvedRoute): string[] {
   return words;
 }
 
+/** Words `ip link add` would read as an option rather than a device name: such names get `name` before them. */
+const LINK_KEYWORDS = new Set(
+  'up down name index mtu address broadcast brd peer type dev link netns alias group master nomaster txqueuelen txqlen qlen numtxqueues numrxqueues arp multicast allmulticast promisc trailers dynamic carrier vf mode state xdp protodown help'.split(
+    ' ',
+  ),
+);
+
+/** The device name as `ip link add` must be given it. */
+function nameWords(name: string): string[] {
+  return LINK_KEYWORDS.has(name) ? ['name', name] : [name];
+}
+
 function linkSetWords(op: Extract<Op, { op: 'link-set' }>, marks: boolean): string[] {
   const words = ['ip', 'link', 'set', 'dev', op.name];
   if (op.mtu !== undefined) words.push('mtu', String(op.mtu));
@@ -48,7 +60,7 @@ function words(op: Op, ctx: FormatContext): string[] {
     case 'netns-del':
       return ['ip', 'netns', 'del', op.ns ?? op.node];
     case 'veth-add': {
-      const w = ['ip', 'link', 'add', op.name];
+      const w = ['ip', 'link', 'add', ...nameWords(op.name)];
       if (op.mtu !== undefined) w.push('mtu', String(op.mtu));
       if (op.mac !== undefined) w.push('address', op.mac);
       w.push('type', 'veth', 'peer', 'name', op.peer.name);
@@ -59,9 +71,9 @@ function words(op: Op, ctx: FormatContext): string[] {
       return w;
     }
     case 'bridge-add':
-      return ['ip', 'link', 'add', op.name, 'type', 'bridge'];
+      return ['ip', 'link', 'add', ...nameWords(op.name), 'type', 'bridge'];
     case 'link-del':
-      return ['ip', 'link', 'del', op.name];
+      return ['ip', 'link', 'del', ...(LINK_KEYWORDS.has(op.name) ? ['dev', op.name] : [op.name])];
     case 'link-set':
       return linkSetWords(op, ctx.marks !== false);
     case 'addr-add':

@@ -39,6 +39,20 @@ function graphOf(lab: ResolvedLab, segments: Segment[], family: 4 | 6) {
 }
 
 /**
+ * A node whose computed routes (from `first` on) all leave through the same gateway is a leaf: one default route
+ * via that gateway replaces them (`ip route add default via GW`), unless the file gives it a default route.
+ */
+function collapseToDefault(node: ResolvedNode, first: number, family: 4 | 6, pos: SourcePos): void {
+  const computed = node.routes.slice(first);
+  if (computed.length < 2) return;
+  const { via, dev } = computed[0];
+  if (computed.some((r) => r.via !== via || r.dev !== dev)) return;
+  const dflt = family === 4 ? '0.0.0.0/0' : '::/0';
+  if (node.routes.some((r) => r.dst === dflt && r.table === undefined)) return;
+  node.routes.splice(first, computed.length, { dst: dflt, family, via, dev, auto: true, pos });
+}
+
+/**
  * `routing: auto`: gives every node with `autoRouting` a static route (`ip route add NET via GW dev DEV`,
  * `auto: true`) to every subnet of the lab it is not directly connected to, along a shortest path. The path is a
  * breadth-first search over the routing graph (nodes sharing a point-to-point link or a bridge LAN are one hop
@@ -49,6 +63,7 @@ function graphOf(lab: ResolvedLab, segments: Segment[], family: 4 | 6) {
  * When some path is longer than `TTL_HOPS_LIMIT` hops, auto nodes get `net.ipv4.ip_default_ttl=255` (and
  * `net.ipv6.conf.{all,IFACE}.hop_limit=255` for each of their interfaces, since IPv6 uses the value of the
  * outgoing device): echo replies start with TTL 64 and would die on the way back.
+ * A node whose every computed route leaves through one gateway gets a single default route instead.
  * Sysctls written in the file are never overridden. `pos` of a computed route is the `routing: auto` that
  * asked for it. Runs one search per auto node and family: O(nodes x (nodes + interfaces)).
  */
@@ -87,6 +102,7 @@ export function addAutoRoutes(
       for (const r of src.routes) if (r.family === family && r.table === undefined) own.add(r.dst);
       for (const a of attached[s]) own.add(subnets[a.subnet].network);
       const pos = routingPos(src.name);
+      const first = src.routes.length;
       const queue = [s];
       for (let q = 0; q < queue.length; q++) {
         const u = queue[q];
@@ -113,6 +129,7 @@ export function addAutoRoutes(
           }
         }
       }
+      collapseToDefault(src, first, family, pos);
     });
   }
 

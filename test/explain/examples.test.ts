@@ -55,11 +55,11 @@ describe('examples', () => {
     assert.deepEqual(
       lab.nodes.map((n) => [n.name, n.sysctls['net.ipv4.ip_forward'], n.routes.length]),
       [
-        ['h1', undefined, 3],
-        ['r1', '1', 2],
+        ['h1', undefined, 1],
+        ['r1', '1', 1],
         ['r2', '1', 2],
-        ['r3', '1', 2],
-        ['h2', undefined, 3],
+        ['r3', '1', 1],
+        ['h2', undefined, 1],
       ],
     );
   });

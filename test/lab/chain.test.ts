@@ -39,13 +39,17 @@ describe(`a chain of ${N} routers with routing: auto`, { skip: skipUnlessRoot },
   it('deploys with the computed routes', async () => {
     const r = await lab.up();
     assert.ok(r.changed);
+    // r0 has one way out: a default route; a router in the middle has a route to every subnet it is not on
     const routes = ipJson<{ dst: string; gateway?: string }[]>(`${prefix}r0`, 'route', 'show');
-    assert.equal(routes.filter((x) => x.gateway).length, N - 2);
+    assert.deepEqual(
+      routes.filter((x) => x.gateway).map((x) => x.dst),
+      ['default'],
+    );
     assert.equal(ipJson(`${prefix}r125`, 'route', 'show').length, N - 1);
   });
 
   it('every pair reaches every other (ping r0 -> r249 crosses 248 routers)', async () => {
-    const report = await lab.check({ timeoutMs: 1500 });
+    const report = await lab.check({ timeoutMs: 1500, addresses: 'first' });
     const notReached = report.matrix.results.filter((x) => x.status !== 'reached');
     assert.equal(notReached.length, 0, JSON.stringify(notReached.slice(0, 3)));
     assert.deepEqual(report.findings, []);

@@ -171,3 +171,25 @@ describe('formatOp', () => {
     assert.equal(shellQuote("it's"), "'it'\\''s'");
   });
 });
+
+describe('device names that iproute2 would read as keywords', () => {
+  it('get `name` on `ip link add` and `dev` on `ip link del`', () => {
+    const veth: Op = { op: 'veth-add', ...ns0, name: 'down', peer: { node: 'sw', ns: 'sw', name: 'up' } };
+    assert.equal(
+      formatOp(veth, plain),
+      'ip netns exec ns0 ip link add name down type veth peer name up netns sw',
+    );
+    assert.equal(
+      formatOp({ op: 'bridge-add', ...ns0, name: 'link' }, plain),
+      'ip netns exec ns0 ip link add name link type bridge',
+    );
+    assert.equal(
+      formatOp({ op: 'link-del', ...ns0, name: 'down' }, plain),
+      'ip netns exec ns0 ip link del dev down',
+    );
+    assert.equal(
+      formatOp({ op: 'link-del', ...ns0, name: 'eth0' }, plain),
+      'ip netns exec ns0 ip link del eth0',
+    );
+  });
+});
