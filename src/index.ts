@@ -20,6 +20,7 @@ export {
   type Explanation,
   type Failure,
   type Hop,
+  type MatrixOptions,
   type PredictedMatrix,
   type PredictedPair,
   type Verdict,

@@ -23,6 +23,15 @@ function familyOption(): Option {
   return new Option('--family <n>', 'only IPv4 (4) or IPv6 (6)').choices(['4', '6']).argParser(Number);
 }
 
+function addressesOption(): Option {
+  return new Option(
+    '--addresses <which>',
+    'every address of each node, or only its first per family (one ping per node pair)',
+  )
+    .choices(['all', 'first'])
+    .default('all');
+}
+
 function timeoutOption(): Option {
   return new Option('--timeout <ms>', 'how long to wait for answers').default(1000).argParser(Number);
 }
@@ -45,12 +54,21 @@ function predictedAsMatrix(p: PredictedMatrix) {
   };
 }
 
+interface ReachOpts {
+  family?: 4 | 6;
+  addresses: 'all' | 'first';
+  timeout: number;
+  hostNetns?: string;
+  json?: boolean;
+}
+
 export function registerReach(program: Command): void {
   program
     .command('ping')
     .description("ping every node's addresses from every other node, all in parallel, and print the matrix")
     .argument('<lab>', 'topology file or lab name')
     .addOption(familyOption())
+    .addOption(addressesOption())
     .addOption(timeoutOption())
     .addOption(hostNetnsOption())
     .option('--json', 'machine-readable output')
@@ -58,14 +76,17 @@ export function registerReach(program: Command): void {
       'after',
       '\nExample:\n  sudo nslab ping seed\n  sudo nslab ping examples/dualstack.nslab.yml --family 6',
     )
-    .action(
-      async (target: string, o: { family?: 4 | 6; timeout: number; hostNetns?: string; json?: boolean }) => {
-        const lab = await Lab.open(target, { hostNetns: o.hostNetns });
-        const m = await lab.ping({ family: o.family, timeoutMs: o.timeout, expectTargets: false });
-        if (o.json) return json(m);
-        out(formatMatrix(m, { color: paint }));
-      },
-    );
+    .action(async (target: string, o: ReachOpts) => {
+      const lab = await Lab.open(target, { hostNetns: o.hostNetns });
+      const m = await lab.ping({
+        family: o.family,
+        addresses: o.addresses,
+        timeoutMs: o.timeout,
+        expectTargets: false,
+      });
+      if (o.json) return json(m);
+      out(formatMatrix(m, { color: paint }));
+    });
 
   program
     .command('check')
@@ -79,6 +100,7 @@ export function registerReach(program: Command): void {
     )
     .option('--matrix', 'also print the live matrix')
     .addOption(familyOption())
+    .addOption(addressesOption())
     .addOption(timeoutOption())
     .addOption(hostNetnsOption())
     .option('--json', 'machine-readable output')
@@ -86,53 +108,41 @@ export function registerReach(program: Command): void {
       'after',
       '\nExample:\n  sudo nslab check examples/chain.nslab.yml\n  nslab check examples/chain.nslab.yml --predict\n\nExit codes: 0 every expectation holds (and nothing differs from the prediction), 1 otherwise.',
     )
-    .action(
-      async (
-        target: string,
-        o: {
-          predict?: boolean;
-          matrix?: boolean;
-          family?: 4 | 6;
-          timeout: number;
-          hostNetns?: string;
-          json?: boolean;
-        },
-      ) => {
-        const lab = await Lab.open(target, { hostNetns: o.hostNetns });
-        if (o.predict) {
-          const p = lab.predict({ family: o.family });
-          const results = lab.predictExpectations(p);
-          if (o.json) return json({ lab: lab.name, predicted: p, expectations: results });
-          out(formatMatrix(predictedAsMatrix(p), { color: paint }));
-          if (results.length) {
-            out('\nexpectations (predicted):');
-            for (const r of results) out(`  ${r.holds ? c.green('✔') : c.red('✘')} ${r.reason}`);
-          }
-          if (results.some((r) => !r.holds)) process.exitCode = 1;
-          return;
+    .action(async (target: string, o: ReachOpts & { predict?: boolean; matrix?: boolean }) => {
+      const lab = await Lab.open(target, { hostNetns: o.hostNetns });
+      if (o.predict) {
+        const p = lab.predict({ family: o.family, addresses: o.addresses });
+        const results = lab.predictExpectations(p);
+        if (o.json) return json({ lab: lab.name, predicted: p, expectations: results });
+        out(formatMatrix(predictedAsMatrix(p), { color: paint }));
+        if (results.length) {
+          out('\nexpectations (predicted):');
+          for (const r of results) out(`  ${r.holds ? c.green('✔') : c.red('✘')} ${r.reason}`);
         }
-        const report = await lab.check({ family: o.family, timeoutMs: o.timeout });
-        if (o.json) return json(report);
-        if (o.matrix) out(formatMatrix(report.matrix, { color: paint }));
-        if (report.expectations.length) out(formatExpectations(report.expectations, { color: paint }));
-        else out(c.dim(`lab ${lab.name} has no expect: entries; comparing every pair with the prediction`));
-        if (report.findings.length) {
-          out(
-            c.yellow(
-              `\nfindings: the live lab differs from what the file predicts (${report.findings.length}):`,
-            ),
-          );
-          for (const f of report.findings) out(`  - ${f.message}`);
-        }
-        const failed = report.expectations.filter((e) => !e.holds).length;
+        if (results.some((r) => !r.holds)) process.exitCode = 1;
+        return;
+      }
+      const report = await lab.check({ family: o.family, addresses: o.addresses, timeoutMs: o.timeout });
+      if (o.json) return json(report);
+      if (o.matrix) out(formatMatrix(report.matrix, { color: paint }));
+      if (report.expectations.length) out(formatExpectations(report.expectations, { color: paint }));
+      else out(c.dim(`lab ${lab.name} has no expect: entries; comparing every pair with the prediction`));
+      if (report.findings.length) {
         out(
-          report.ok
-            ? `${c.green('✔')} ${report.expectations.length} expectation(s) hold; ${report.matrix.results.length} pings agree with the prediction`
-            : `${c.red('✘')} ${failed} expectation(s) failed, ${report.findings.length} finding(s)`,
+          c.yellow(
+            `\nfindings: the live lab differs from what the file predicts (${report.findings.length}):`,
+          ),
         );
-        if (!report.ok) process.exitCode = 1;
-      },
-    );
+        for (const f of report.findings) out(`  - ${f.message}`);
+      }
+      const failed = report.expectations.filter((e) => !e.holds).length;
+      out(
+        report.ok
+          ? `${c.green('✔')} ${report.expectations.length} expectation(s) hold; ${report.matrix.results.length} pings agree with the prediction`
+          : `${c.red('✘')} ${failed} expectation(s) failed, ${report.findings.length} finding(s)`,
+      );
+      if (!report.ok) process.exitCode = 1;
+    });
 
   program
     .command('explain')

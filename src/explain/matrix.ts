@@ -1,12 +1,13 @@
 import { canonicalAddress, isAddress } from '../topology/ip.js';
 import type { Expectation, ResolvedLab } from '../topology/types.js';
+import { sharedFailureKey } from './describe.js';
 import { explainCore, type Target, targets } from './explain.js';
 import { LabModel } from './model.js';
-import { Tracer } from './trace.js';
+import { type TracedStop, Tracer } from './trace.js';
 import {
+  type Direction,
   type ExpectationResult,
   ExplainError,
-  type ExplainOptions,
   type Explanation,
   type MatrixOptions,
   type PredictedMatrix,
@@ -39,14 +40,16 @@ function matrixTargets(m: LabModel, node: string, opts: MatrixOptions): Target[]
  * bridges that have addresses) and each address of the target on the lab's links (IPv4 and IPv6, or
  * `opts.family`; only the first of each family with `opts.addresses: 'first'`), the verdict, routers crossed and
  * reply TTL. Each echo request and reply is first traced without building its hops (`Tracer`, sharing route
- * lookups per destination across senders); only pairs that do not reach are simulated in full, which gives the
- * same failure, with its sentence and fix, as `explain`.
+ * lookups and paths per destination across senders). A pair that does not reach is simulated in full, which
+ * gives the same failure, sentence and fix as `explain`, except when it ends where an earlier pair did with a
+ * failure `describe` shares (no route at the sender, forwarding off): that failure is reused.
  */
 export function predictMatrix(lab: ResolvedLab, opts: MatrixOptions = {}): PredictedMatrix {
   const m = new LabModel(lab, opts);
   const tracer = new Tracer(m);
   const nodes = m.l3Nodes();
   const addrs = new Map(nodes.map((n) => [n, matrixTargets(m, n, opts)]));
+  const shared = new Map<string, Pick<PredictedPair, 'verdict' | 'failure'>>();
   const pairs: PredictedPair[] = [];
   for (const from of nodes) {
     for (const to of nodes) {
@@ -54,14 +57,63 @@ export function predictMatrix(lab: ResolvedLab, opts: MatrixOptions = {}): Predi
       for (const t of addrs.get(to)!) {
         const { address, family } = t;
         const fw = tracer.trace(from, family, address);
-        const bw = fw.delivered ? tracer.trace(fw.end, family, fw.src, address) : fw;
-        if (fw.delivered && bw.delivered && bw.end === from)
+        if (!fw.delivered) {
+          pairs.push(failed(m, from, to, t, shared, 'forward', address, fw.stop?.routers ?? 0, fw.stop));
+          continue;
+        }
+        const bw = tracer.trace(fw.end, family, fw.src, address);
+        if (bw.delivered && bw.end === from)
           pairs.push({ from, to, address, family, verdict: 'reach', hops: fw.routers, replyTtl: bw.ttl });
-        else pairs.push(toPair(explainCore(m, from, to, t).e, to));
+        else {
+          const stop = bw.delivered ? undefined : bw.stop;
+          pairs.push(failed(m, from, to, t, shared, 'back', fw.src, fw.routers, stop));
+        }
       }
     }
   }
   return { nodes, pairs, options: opts };
+}
+
+/**
+ * A pair that does not reach: when the tracer knows where it stopped (`stop`, in `direction`) with a failure
+ * `describe` shares, and an earlier pair stopped there, that pair's verdict and failure (`hops` routers crossed);
+ * else `explainCore`'s, remembered for the next pairs when it is the failure the tracer expected.
+ */
+function failed(
+  m: LabModel,
+  from: string,
+  to: string,
+  t: Target,
+  shared: Map<string, Pick<PredictedPair, 'verdict' | 'failure'>>,
+  direction: Direction,
+  dst: string,
+  hops: number,
+  stop?: TracedStop,
+): PredictedPair {
+  const key = stop && sharedFailureKey(stop, direction, t.family, dst);
+  const known = key ? shared.get(key) : undefined;
+  if (known)
+    return {
+      from,
+      to,
+      address: t.address,
+      family: t.family,
+      verdict: known.verdict,
+      hops,
+      failure: known.failure,
+    };
+  const p = toPair(explainCore(m, from, to, t).e, to);
+  const f = p.failure;
+  if (
+    key &&
+    f &&
+    f.node === stop?.node &&
+    f.direction === direction &&
+    p.hops === hops &&
+    p.verdict !== 'reach'
+  )
+    shared.set(key, { verdict: p.verdict, failure: f });
+  return p;
 }
 
 function routers(n: number): string {

@@ -2,10 +2,23 @@ import type { Lookup } from './fib.js';
 import type { LabModel } from './model.js';
 import type { Family } from './types.js';
 
-/** Where a traced packet ended: delivered (to `end`, after `routers` forwards, arriving with `ttl`) or not. */
+/**
+ * Where a traced packet ended: delivered (to `end`, after `routers` forwards, arriving with `ttl`, sent from
+ * `src`), or not. When it is known exactly, `stop` tells where a lost packet stopped, for the two failures whose
+ * description does not depend on the rest of the path: no route at the sender, forwarding off at a router.
+ */
 export type Traced =
   | { delivered: true; end: string; routers: number; ttl: number; src: string }
-  | { delivered: false };
+  | { delivered: false; stop?: TracedStop };
+
+export interface TracedStop {
+  kind: 'no-route' | 'no-forward';
+  node: string;
+  /** The interface the packet came in by (`no-forward`). */
+  inIf?: string;
+  /** Routers that forwarded the packet before it stopped. */
+  routers: number;
+}
 
 const NOT_DELIVERED: Traced = { delivered: false };
 
@@ -32,12 +45,17 @@ interface DstTable {
   nextIf: string[];
   rp: Int32Array;
   /**
-   * For a packet received by the node (not as sender): how many routers forward it from there until it is
-   * delivered, ignoring TTL (or FAIL), to which node, and whether an rp_filter on the way may drop it.
+   * For a packet received by the node (not as sender), ignoring TTL: how many routers forward it from there on
+   * until it is delivered (or FAIL), to which node (`end`), and whether an rp_filter on the way may drop it.
+   * A FAIL that is a router with forwarding off says which one (`failAt`, else -1), after how many routers
+   * (`failDist`), and which node hands the packet to it (`failPrev`, -1 when it is the node itself).
    */
   dist: Int32Array;
   end: Int32Array;
   rpOn: Uint8Array;
+  failAt: Int32Array;
+  failDist: Int32Array;
+  failPrev: Int32Array;
   /** Source address the node picks as sender (`null` when it has none), and its starting TTL; per origin. */
   src: (string | null | undefined)[];
   ttl: Float64Array;
@@ -47,8 +65,9 @@ interface DstTable {
  * A fast stand-in for `simulate` over many pairs of one model: it follows the same kernel rules (local delivery,
  * route lookup and source selection, ARP/ND, rp_filter, the forwarding sysctl, TTL, loops) and finds the same
  * end, router count and arrival TTL, but builds no hops, routes or notes. Per-destination facts (lookups,
- * next hops) are computed once per node and shared by every sender, so a walk is a chase through integer arrays.
- * It only tells delivered from not delivered: why a walk fails is `simulate` and `describe`'s job.
+ * next hops, and how far each node is from delivery) are computed once per node and shared by every sender, so
+ * a trace mostly costs a few array reads. Why a packet is lost is `simulate` and `describe`'s job; the tracer
+ * only says where, for the failures `describe` shares across walks (`sharedFailureKey`).
  */
 export class Tracer {
   private readonly names: string[];
@@ -56,7 +75,7 @@ export class Tracer {
   private readonly tables: Record<Family, Map<string, DstTable>> = { 4: new Map(), 6: new Map() };
   /** Per family, per node: 1 when it forwards, 0 when not, -1 not yet asked. */
   private readonly forwards: Record<Family, Int8Array>;
-  /** Loop detection: `seen[i] === stamp` when node i already forwarded the packet being traced. */
+  /** Loop detection in `walk`: `seen[i] === stamp` when node i already forwarded the packet being traced. */
   private readonly seen: Int32Array;
   private stamp = 0;
   private readonly stack: Int32Array;
@@ -88,6 +107,9 @@ export class Tracer {
         dist: new Int32Array(n).fill(UNKNOWN),
         end: new Int32Array(n),
         rpOn: new Uint8Array(n),
+        failAt: new Int32Array(n),
+        failDist: new Int32Array(n),
+        failPrev: new Int32Array(n),
         src: new Array(n),
         ttl: new Float64Array(n).fill(-1),
       };
@@ -144,7 +166,7 @@ export class Tracer {
       return { delivered: true, end: origin, routers: 0, ttl, src: src ?? dst };
     }
     const lk = t.lookup[o];
-    if (!lk) return NOT_DELIVERED;
+    if (!lk) return { delivered: false, stop: { kind: 'no-route', node: origin, routers: 0 } };
     let from = src;
     if (from === undefined) {
       let s = t.src[o];
@@ -165,9 +187,16 @@ export class Tracer {
     const mode = t.rp[o];
     if (mode !== 0 && !this.reversePathOk(nx, t.nextIf[o], from, mode)) return NOT_DELIVERED;
     const d = this.distance(t, nx);
-    if (d === FAIL) return NOT_DELIVERED;
     if (t.rpOn[nx]) return this.walk(t, o, from, ttl);
-    // Router j of the d on the way gets the packet with TTL ttl - (j - 1) and drops it when that is 1 or less.
+    // Router j (from 1) on the way gets the packet with TTL ttl - (j - 1), and drops it when that is 1 or less:
+    // k routers pass it on when ttl > k.
+    if (d === FAIL) {
+      const z = t.failAt[nx];
+      const k = t.failDist[nx];
+      if (z < 0 || ttl <= k) return NOT_DELIVERED;
+      const inIf = t.nextIf[t.failPrev[nx] < 0 ? o : t.failPrev[nx]];
+      return { delivered: false, stop: { kind: 'no-forward', node: this.names[z], inIf, routers: k } };
+    }
     if (d > 0 && ttl <= d) return NOT_DELIVERED;
     return { delivered: true, end: this.names[t.end[nx]], routers: d, ttl: ttl - d, src: from };
   }
@@ -175,50 +204,73 @@ export class Tracer {
   /**
    * Routers from node i (receiving the packet) until delivery, memoised for every node on the way: follows
    * `next` until a node that owns the address, that does not forward or cannot send, or a node already on the
-   * way (a loop). The sender is never on the way of a delivered packet: its next hop would lead back into a loop.
+   * way (a loop). The sender is never on the way of a delivered packet (its next hop would lead back into a
+   * loop), nor before a router with forwarding off.
    */
   private distance(t: DstTable, i: number): number {
     if (t.dist[i] !== UNKNOWN) return t.dist[i];
     const stack = this.stack;
     let sp = 0;
-    let count: number = FAIL;
+    let count = 0;
+    let failed = false;
     let end = -1;
     let rpOn = 0;
+    let z = -1;
+    let zPrev = -1;
     for (let cur = i; ; ) {
       const d = t.dist[cur];
       if (d !== UNKNOWN) {
+        rpOn = t.rpOn[cur];
         if (d >= 0) {
           count = d;
           end = t.end[cur];
-          rpOn = t.rpOn[cur];
+        } else {
+          failed = true;
+          if (d === FAIL && t.failAt[cur] >= 0) {
+            z = t.failAt[cur];
+            count = t.failDist[cur];
+            zPrev = t.failPrev[cur];
+          }
         }
         break;
       }
       if (!t.known[cur]) this.fill(t, cur);
       if (t.local[cur]) {
-        t.dist[cur] = count = 0;
+        t.dist[cur] = 0;
         t.end[cur] = end = cur;
         break;
       }
-      if (!this.forwarding(t.family, cur) || !t.lookup[cur] || t.next[cur] === STUCK) {
-        t.dist[cur] = FAIL;
+      failed = true;
+      t.dist[cur] = FAIL;
+      t.failAt[cur] = -1;
+      if (!this.forwarding(t.family, cur)) {
+        t.failAt[cur] = z = cur;
+        t.failDist[cur] = 0;
+        t.failPrev[cur] = -1;
         break;
       }
+      if (!t.lookup[cur] || t.next[cur] === STUCK) break;
+      failed = false;
       t.dist[cur] = VISITING;
       stack[sp++] = cur;
       cur = t.next[cur];
     }
     while (sp > 0) {
       const y = stack[--sp];
-      if (count === FAIL) {
-        t.dist[y] = FAIL;
-        continue;
-      }
       count += 1;
       if (t.rp[y] !== 0) rpOn = 1;
-      t.dist[y] = count;
-      t.end[y] = end;
       t.rpOn[y] = rpOn;
+      if (!failed) {
+        t.dist[y] = count;
+        t.end[y] = end;
+        continue;
+      }
+      t.dist[y] = FAIL;
+      t.failAt[y] = z;
+      if (z < 0) continue;
+      if (zPrev < 0) zPrev = y;
+      t.failDist[y] = count;
+      t.failPrev[y] = zPrev;
     }
     return t.dist[i];
   }

@@ -17,7 +17,13 @@ import { KernelSession } from '../apply/session.js';
 import { labKey, listLedgers, lockLab, readLedger, removeLedger, writeLedger } from '../apply/store.js';
 import { explain, explainAll } from '../explain/explain.js';
 import { checkExpectations as checkPredicted, predictMatrix } from '../explain/matrix.js';
-import type { ExpectationResult, ExplainOptions, Explanation, PredictedMatrix } from '../explain/types.js';
+import type {
+  ExpectationResult,
+  ExplainOptions,
+  Explanation,
+  MatrixOptions,
+  PredictedMatrix,
+} from '../explain/types.js';
 import type { NetnsHandle } from '../netns/handle.js';
 import { assertHostMountNamespace } from '../netns/named.js';
 import { planDown } from '../plan/down.js';
@@ -375,7 +381,7 @@ export class Lab {
   }
 
   /** Predicts every pair's reachability from the file alone (`nslab check --predict`); nothing is sent. */
-  predict(opts: ExplainOptions = {}): PredictedMatrix {
+  predict(opts: MatrixOptions = {}): PredictedMatrix {
     return predictMatrix(this.topology, opts);
   }
 
@@ -416,7 +422,11 @@ export class Lab {
     const hostValues = this.topology.nodes.some((n) => n.kind === 'host')
       ? session.handle(null).sysctls(HOST_FORWARDING_SYSCTLS)
       : {};
-    const predicted = this.predict({ ...liveAssumptions(hostValues), family: opts.family });
+    const predicted = this.predict({
+      ...liveAssumptions(hostValues),
+      family: opts.family,
+      addresses: opts.addresses,
+    });
     const matrix = await this.ping(opts);
     const expectations = checkLive(this.topology, matrix);
     const findings = compareMatrices(predicted, matrix);

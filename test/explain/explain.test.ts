@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ExplainError, explain, explainAll } from '../../src/explain/index.js';
-import { chain, LabBuilder, tutorial } from './fixtures.js';
+import { asymmetric, chain, LabBuilder, lan, overlapping, tutorial } from './fixtures.js';
 
 const path = (hops: { node: string; inIf?: string; outIf?: string }[]) =>
   hops.map((h) => [h.node, h.inIf ?? '', h.outIf ?? ''].join('/'));
@@ -223,12 +223,6 @@ describe('tutorial lab, IPv6', () => {
 });
 
 describe('bridges', () => {
-  const lan = () => {
-    const b = new LabBuilder().node('sw', 'bridge');
-    for (let i = 1; i <= 4; i++) b.link(`h${i}:eth0`, [`10.0.0.${i}/24`], `sw:p${i}`);
-    return b;
-  };
-
   it('four hosts on one bridge reach each other without a router', () => {
     const lab = lan().build();
     for (let a = 1; a <= 4; a++) {
@@ -261,12 +255,7 @@ describe('bridges', () => {
 });
 
 describe('overlapping subnets', () => {
-  // X: eth0 10.0.0.1/16 to A (10.0.5.5/16), eth1 10.0.1.1/24 to B (10.0.1.2/24).
-  const lab = () =>
-    new LabBuilder()
-      .link('X:eth0', ['10.0.0.1/16'], 'A:eth0', ['10.0.5.5/16'])
-      .link('X:eth1', ['10.0.1.1/24'], 'B:eth0', ['10.0.1.2/24'])
-      .build();
+  const lab = overlapping;
 
   it('the longest prefix wins, and the overlap is pointed out', () => {
     const toB = explain(lab(), 'X', 'B');
@@ -305,20 +294,7 @@ describe('overlapping subnets', () => {
 
 describe('rp_filter', () => {
   // Request S -> R1 -> T, reply T -> R2 -> S: asymmetric.
-  const lab = (t: Record<string, string> = {}, s: Record<string, string> = {}) =>
-    new LabBuilder()
-      .node('S', 'netns', s)
-      .node('R1', 'netns', { 'net.ipv4.ip_forward': '1' })
-      .node('R2', 'netns', { 'net.ipv4.ip_forward': '1' })
-      .node('T', 'netns', t)
-      .link('S:eth0', ['10.0.1.2/24'], 'R1:eth0', ['10.0.1.1/24'])
-      .link('R1:eth1', ['10.0.3.1/24'], 'T:eth0', ['10.0.3.2/24'])
-      .link('T:eth1', ['10.0.4.2/24'], 'R2:eth1', ['10.0.4.1/24'])
-      .link('R2:eth0', ['10.0.2.1/24'], 'S:eth1', ['10.0.2.2/24'])
-      .route('S', '10.0.3.0/24', '10.0.1.1')
-      .route('T', '10.0.1.0/24', '10.0.4.1')
-      .route('R2', '10.0.1.0/24', '10.0.2.2')
-      .build();
+  const lab = asymmetric;
 
   it('asymmetric routing works with rp_filter off', () => {
     const e = explain(lab(), 'S', 'T');

@@ -142,3 +142,72 @@ export function chain(routers: number, ttl?: string): ResolvedLab {
   }
   return b.build();
 }
+
+/** Hosts h1..h`n` on one bridge `sw`, 10.0.0.i/24 each (add more before `build()`). */
+export function lan(n = 4): LabBuilder {
+  const b = new LabBuilder('lan').node('sw', 'bridge');
+  for (let i = 1; i <= n; i++) b.link(`h${i}:eth0`, [`10.0.0.${i}/24`], `sw:p${i}`);
+  return b;
+}
+
+/** X: eth0 10.0.0.1/16 to A (10.0.5.5/16), eth1 10.0.1.1/24 to B (10.0.1.2/24): A believes B is on its link. */
+export function overlapping(): ResolvedLab {
+  return new LabBuilder('overlap')
+    .link('X:eth0', ['10.0.0.1/16'], 'A:eth0', ['10.0.5.5/16'])
+    .link('X:eth1', ['10.0.1.1/24'], 'B:eth0', ['10.0.1.2/24'])
+    .build();
+}
+
+/**
+ * Asymmetric routing: the request S -> R1 -> T, the reply T -> R2 -> S. `t` and `s` are the sysctls of T and S
+ * (rp_filter decides whether it works).
+ */
+export function asymmetric(t: Record<string, string> = {}, s: Record<string, string> = {}): ResolvedLab {
+  return new LabBuilder('asymmetric')
+    .node('S', 'netns', s)
+    .node('R1', 'netns', { 'net.ipv4.ip_forward': '1' })
+    .node('R2', 'netns', { 'net.ipv4.ip_forward': '1' })
+    .node('T', 'netns', t)
+    .link('S:eth0', ['10.0.1.2/24'], 'R1:eth0', ['10.0.1.1/24'])
+    .link('R1:eth1', ['10.0.3.1/24'], 'T:eth0', ['10.0.3.2/24'])
+    .link('T:eth1', ['10.0.4.2/24'], 'R2:eth1', ['10.0.4.1/24'])
+    .link('R2:eth0', ['10.0.2.1/24'], 'S:eth1', ['10.0.2.2/24'])
+    .route('S', '10.0.3.0/24', '10.0.1.1')
+    .route('T', '10.0.1.0/24', '10.0.4.1')
+    .route('R2', '10.0.1.0/24', '10.0.2.2')
+    .build();
+}
+
+/** A core router with `switches` bridges below it, `hosts` dual-stack hosts on each, default routes to the core. */
+export function campus(switches = 9, hosts = 11): ResolvedLab {
+  const b = new LabBuilder('campus').node('core', 'netns', {
+    'net.ipv4.ip_forward': '1',
+    'net.ipv6.conf.all.forwarding': '1',
+  });
+  for (let s = 1; s <= switches; s++) {
+    b.node(`sw${s}`, 'bridge').link(`core:e${s}`, [`10.0.${s}.1/24`, `2001:db8:${s}::1/64`], `sw${s}:up`);
+    for (let h = 1; h <= hosts; h++) {
+      const name = `h${s}x${h}`;
+      b.link(`${name}:eth0`, [`10.0.${s}.${h + 10}/24`, `2001:db8:${s}::${h + 10}/64`], `sw${s}:p${h}`)
+        .route(name, 'default', `10.0.${s}.1`)
+        .route(name, 'default', `2001:db8:${s}::1`);
+    }
+  }
+  return b.build();
+}
+
+/** `routing: auto` chain r0 — r1 — … of `n` nodes as a topology file (both families with `ipv6`). */
+export function autoChainText(
+  n: number,
+  opts: { ipv6?: boolean; sysctls?: Record<number, string> } = {},
+): string {
+  const node = (i: number) => `    r${i}: {${opts.sysctls?.[i] ? ` sysctls: { ${opts.sysctls[i]} } ` : ''}}`;
+  const link = (i: number) =>
+    `    - endpoints: ["r${i}:right", "r${i + 1}:left"]` +
+    (opts.ipv6 ? `\n      ipv6: ["fd00:${i.toString(16)}::1/64", "fd00:${i.toString(16)}::2/64"]` : '');
+  return (
+    `name: chain${n}\nrouting: auto\ntopology:\n  nodes:\n` +
+    `${Array.from({ length: n }, (_, i) => node(i)).join('\n')}\n  links:\n` +
+    `${Array.from({ length: n - 1 }, (_, i) => link(i)).join('\n')}\n`
+  );
+}

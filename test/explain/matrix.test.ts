@@ -2,28 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkExpectations, predictMatrix } from '../../src/explain/index.js';
 import type { ResolvedLab } from '../../src/topology/types.js';
-import { LabBuilder, tutorial } from './fixtures.js';
+import { campus, LabBuilder, tutorial } from './fixtures.js';
 
 const cell = (m: ReturnType<typeof predictMatrix>, from: string, address: string) =>
   m.pairs.find((p) => p.from === from && p.address === address);
-
-/** A core router with 9 bridges below it, 11 dual-stack hosts on each: 100 L3 nodes. */
-function campus(): ResolvedLab {
-  const b = new LabBuilder('campus').node('core', 'netns', {
-    'net.ipv4.ip_forward': '1',
-    'net.ipv6.conf.all.forwarding': '1',
-  });
-  for (let s = 1; s <= 9; s++) {
-    b.node(`sw${s}`, 'bridge').link(`core:e${s}`, [`10.0.${s}.1/24`, `2001:db8:${s}::1/64`], `sw${s}:up`);
-    for (let h = 1; h <= 11; h++) {
-      const name = `h${s}x${h}`;
-      b.link(`${name}:eth0`, [`10.0.${s}.${h + 10}/24`, `2001:db8:${s}::${h + 10}/64`], `sw${s}:p${h}`)
-        .route(name, 'default', `10.0.${s}.1`)
-        .route(name, 'default', `2001:db8:${s}::1`);
-    }
-  }
-  return b.build();
-}
 
 describe('predictMatrix', () => {
   it('tutorial, working: every address of every other node, all reachable', () => {
