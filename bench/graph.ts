@@ -21,7 +21,9 @@ for (let r = 0; r < racks; r++) {
     links.push(`    - endpoints: ["h${r}x${h}:eth0", "sw${r}:p${h}"]`);
   }
 }
-const lab = parseTopology(`name: campus\nrouting: auto\ntopology:\n  nodes:\n${nodes.join('\n')}\n  links:\n${links.join('\n')}\n`);
+const lab = parseTopology(
+  `name: campus\nrouting: auto\ntopology:\n  nodes:\n${nodes.join('\n')}\n  links:\n${links.join('\n')}\n`,
+);
 
 for (const format of ['dot', 'mermaid', 'svg', 'png'] as const) {
   const t = performance.now();
@@ -32,5 +34,7 @@ for (const format of ['dot', 'mermaid', 'svg', 'png'] as const) {
     const m = /<svg width="(\d+)pt" height="(\d+)pt"/.exec(String(out));
     if (m) extra = `, ${m[1]} x ${m[2]} pt (width/height ${(Number(m[1]) / Number(m[2])).toFixed(2)})`;
   }
-  console.log(`${lab.nodes.length} nodes, ${lab.links.length} links: ${format} in ${ms.toFixed(0)} ms (${out.length} bytes${extra})`);
+  console.log(
+    `${lab.nodes.length} nodes, ${lab.links.length} links: ${format} in ${ms.toFixed(0)} ms (${out.length} bytes${extra})`,
+  );
 }
