@@ -3,6 +3,9 @@
  * batch; every operation that succeeded leaves an undo step, and a failure rolls back what this run did, newest
  * first, before the error is thrown.
  */
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Request } from '../netlink/message.js';
 import type { NetlinkError } from '../netlink/socket.js';
 import type { NetnsHandle } from '../netns/handle.js';
@@ -132,6 +135,8 @@ function runBatched(group: Op[], session: KernelSession, opts: ExecuteOptions, u
         if (u) undo.push({ op, run: u });
       }
     });
+    // Deleting one end of a veth pair deletes the other, in another namespace: indexes learnt there are stale.
+    if (list.some((op) => op.op === 'link-del')) session.forgetIndexes();
     if (first) fail(first.op, first.err);
     if (session.isHost(ns) && opts.ipv6) noDadOnHost(list, h);
   }
@@ -265,8 +270,19 @@ function runSingle(op: Op, session: KernelSession, opts: ExecuteOptions, undo: U
         return;
       }
       case 'exec': {
-        const r = session.handle(op.ns).spawnSync('sh', ['-c', op.command], { encoding: 'utf8' });
-        const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+        // Output goes to a file, not a pipe: a command that starts a daemon (`iperf3 -s &`) leaves it holding
+        // the output, and waiting for a pipe's end would wait for the daemon.
+        const dir = mkdtempSync(join(tmpdir(), 'nslab-exec-'));
+        const file = join(dir, 'out');
+        const fd = openSync(file, 'w');
+        let r: ReturnType<NetnsHandle['spawnSync']>;
+        try {
+          r = session.handle(op.ns).spawnSync('sh', ['-c', op.command], { stdio: ['ignore', fd, fd] });
+        } finally {
+          closeSync(fd);
+        }
+        const output = readFileSync(file, 'utf8');
+        rmSync(dir, { recursive: true, force: true });
         opts.onExecOutput?.(op.node, op.command, output);
         if (r.error) throw r.error;
         if (r.status !== 0) {

@@ -1,13 +1,12 @@
 /**
  * Reads what the kernel holds for a lab, through netlink and /proc/sys, into the planner's ObservedState.
  */
+import { RTN_UNICAST } from '../netlink/route.js';
 import { deleteNamedNetns, listNamedNetns, NETNS_RUN_DIR, NetnsError } from '../netns/named.js';
 import type { Ledger, ObservedLink, ObservedNamespace, ObservedState } from '../plan/types.js';
 import { SysError } from '../sys/libc.js';
 import type { ResolvedLab, ResolvedNode } from '../topology/types.js';
 import type { KernelSession } from './session.js';
-
-const RTN_UNICAST = 1;
 
 /** Reads one namespace: its links, addresses (not link-local or loopback), unicast routes and the given sysctls. */
 export function observeNamespace(
@@ -54,16 +53,16 @@ export function observeNamespace(
 
 /**
  * Opens a handle on `ns`. A file under /run/netns that is not a namespace (left by a run killed between creating
- * the file and bind-mounting the namespace on it) is removed when the ledger says nslab owns that name, and
- * reported otherwise.
+ * the file and bind-mounting the namespace on it) is removed when `repair` is set (by `up` and `down`) and the
+ * ledger says nslab owns that name; it is reported otherwise.
  */
-function openable(session: KernelSession, ns: string, ledger: Ledger | undefined): boolean {
+function openable(session: KernelSession, ns: string, ledger: Ledger | undefined, repair: boolean): boolean {
   try {
     session.handle(ns);
     return true;
   } catch (e) {
     if (!(e instanceof SysError && e.code === 'EINVAL')) throw e;
-    if (!ledger?.namespaces.includes(ns)) {
+    if (!repair || !ledger?.namespaces.includes(ns)) {
       throw new NetnsError(
         ns,
         `${NETNS_RUN_DIR}/${ns} is not a network namespace (an interrupted \`ip netns add\`?): remove it with \`ip netns del ${ns}\``,
@@ -83,6 +82,7 @@ export function observe(
   session: KernelSession,
   lab: ResolvedLab | undefined,
   ledger?: Ledger,
+  opts: { repair?: boolean } = {},
 ): ObservedState {
   const namespaces = listNamedNetns();
   const present = new Set(namespaces);
@@ -91,7 +91,7 @@ export function observe(
   const out: ObservedState = { namespaces, nodes: {} };
   for (const node of Object.values(nodes)) {
     if (node.netns !== null && !present.has(node.netns)) continue;
-    if (node.netns !== null && !openable(session, node.netns, ledger)) {
+    if (node.netns !== null && !openable(session, node.netns, ledger, !!opts.repair)) {
       out.namespaces = out.namespaces.filter((n) => n !== node.netns);
       continue;
     }

@@ -68,6 +68,11 @@ export class KernelSession {
     deleteNamedNetns(ns);
   }
 
+  /** Makes every handle forget the device indexes it learnt (devices were deleted, maybe from elsewhere). */
+  forgetIndexes(): void {
+    for (const h of this.handles.values()) h.forgetIndexes();
+  }
+
   /** Closes every handle (sockets and fds keep namespaces alive). */
   close(): void {
     for (const h of this.handles.values()) h.close();

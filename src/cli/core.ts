@@ -1,7 +1,6 @@
 /**
  * The lab life-cycle commands: up, down, status, exec, plan, export, schema, demo.
  */
-import { writeFileSync } from 'node:fs';
 import Table from 'cli-table3';
 import { type Command, Option } from 'commander';
 import { type DemoEvent, runDemo } from '../lab/demo.js';
@@ -9,7 +8,7 @@ import { Lab, type LabStatus, privileged, requirePrivilege } from '../lab/lab.js
 import { describeOp, formatOp } from '../plan/format.js';
 import type { Op, Plan } from '../plan/types.js';
 import { topologyJsonSchemaText } from '../topology/schema.js';
-import { c, json, out, progress, warn } from './ui.js';
+import { c, json, out, progress, warn, writeOutput } from './ui.js';
 
 const HOST_NETNS_HELP = 'an existing namespace that plays the host instead of the real default namespace';
 
@@ -226,7 +225,7 @@ export function registerCore(program: Command): void {
     .action(async (file: string, o: { format: 'sh' | 'json'; output?: string; hostNetns?: string }) => {
       const lab = await Lab.load(file, { hostNetns: o.hostNetns });
       const text = o.format === 'sh' ? lab.exportScript() : `${JSON.stringify(lab.topology, null, 2)}\n`;
-      if (o.output) writeFileSync(o.output, text, { mode: o.format === 'sh' ? 0o755 : 0o644 });
+      if (o.output) writeOutput(o.output, text, o.format === 'sh' ? 0o755 : 0o644);
       else process.stdout.write(text);
     });
 
@@ -236,7 +235,7 @@ export function registerCore(program: Command): void {
     .option('-o, --output <path>', 'write to a file instead of stdout')
     .addHelpText('after', '\nExample:\n  nslab schema -o nslab.schema.json')
     .action((o: { output?: string }) => {
-      if (o.output) writeFileSync(o.output, topologyJsonSchemaText());
+      if (o.output) writeOutput(o.output, topologyJsonSchemaText());
       else process.stdout.write(topologyJsonSchemaText());
     });
 

@@ -1,12 +1,12 @@
 /**
  * `nslab graph`: the lab drawn as the tutorial's diagram is, from the file or from the live kernel.
  */
-import { writeFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { Lab } from '../lab/lab.js';
 import { RENDER_FORMATS, type RenderFormat } from '../render/index.js';
 import { NslabError } from '../sys/errors.js';
 import { hostNetnsOption } from './core.js';
+import { writeOutput } from './ui.js';
 
 export function registerGraph(program: Command): void {
   program
@@ -48,7 +48,7 @@ export function registerGraph(program: Command): void {
           throw new NslabError('PNG is binary: write it to a file with -o FILE', 2);
         }
         const picture = await lab.graph(o.format, { routes: o.routes, live: o.live !== undefined });
-        if (o.output) writeFileSync(o.output, picture);
+        if (o.output) writeOutput(o.output, picture);
         else process.stdout.write(picture);
       },
     );

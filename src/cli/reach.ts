@@ -2,7 +2,7 @@
  * Reachability commands: `ping` (live matrix), `check` (expectations and prediction against the live lab, or
  * the prediction alone), `explain` (why A can or cannot reach B, from the file alone).
  */
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { formatExplanation } from '../explain/format.js';
 import type { PredictedMatrix, Verdict } from '../explain/types.js';
 import { Lab } from '../lab/lab.js';
@@ -20,7 +20,10 @@ function paint(status: ProbeStatus | Verdict, text: string): string {
 }
 
 function familyOption(): Option {
-  return new Option('--family <n>', 'only IPv4 (4) or IPv6 (6)').choices(['4', '6']).argParser(Number);
+  return new Option('--family <n>', 'only IPv4 (4) or IPv6 (6)').argParser((v) => {
+    if (v !== '4' && v !== '6') throw new InvalidArgumentError('use 4 or 6.');
+    return Number(v);
+  });
 }
 
 function addressesOption(): Option {
@@ -33,7 +36,13 @@ function addressesOption(): Option {
 }
 
 function timeoutOption(): Option {
-  return new Option('--timeout <ms>', 'how long to wait for answers').default(1000).argParser(Number);
+  return new Option('--timeout <ms>', 'how long to wait for answers, in milliseconds')
+    .default(1000)
+    .argParser((v) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('give a number of milliseconds.');
+      return n;
+    });
 }
 
 /** The predicted matrix in the shape the live one is printed in. */

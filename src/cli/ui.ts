@@ -2,6 +2,7 @@
  * Terminal output: colour only on a terminal (NO_COLOR honoured, FORCE_COLOR forces), errors as one sentence
  * (a stack trace only for nslab's own bugs, or with NSLAB_DEBUG=1), JSON when asked.
  */
+import { writeFileSync } from 'node:fs';
 import pc from 'picocolors';
 import { NslabError } from '../sys/errors.js';
 
@@ -64,4 +65,13 @@ export function progress(label: string): { update: (done: number, total: number)
       if (shown) process.stderr.write('\r\x1b[2K');
     },
   };
+}
+
+/** Writes an output file (`-o`); a path that cannot be written is the user's mistake (exit code 2). */
+export function writeOutput(path: string, data: string | Buffer, mode = 0o644): void {
+  try {
+    writeFileSync(path, data, { mode });
+  } catch (e) {
+    throw new NslabError(`cannot write ${path}: ${(e as Error).message}`, 2);
+  }
 }

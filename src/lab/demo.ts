@@ -119,6 +119,7 @@ export async function runDemo(
     try {
       await stages[2].down();
     } finally {
+      for (const s of stages) s.close();
       if (own) NetnsHandle.open(hostNetns).destroy();
     }
   }

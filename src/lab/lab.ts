@@ -11,7 +11,8 @@
  */
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { type ExecuteOptions, executePlan } from '../apply/execute.js';
+import { constants as osConstants } from 'node:os';
+import { ApplyError, type ExecuteOptions, executePlan } from '../apply/execute.js';
 import { observe } from '../apply/observe.js';
 import { KernelSession } from '../apply/session.js';
 import { labKey, listLedgers, lockLab, readLedger, removeLedger, writeLedger } from '../apply/store.js';
@@ -266,7 +267,7 @@ export class Lab {
     const release = opts.dryRun ? () => {} : await lockLab(this.key);
     try {
       const previous = readLedger(this.name, this.hostNetns);
-      const observed = observe(session, this.topology, previous);
+      const observed = observe(session, this.topology, previous, { repair: !opts.dryRun });
       const plan = planUp(this.topology, observed, { hostNetns: this.hostNetns, ledger: previous });
       if (!opts.dryRun && plan.ops.length > 0) {
         const now = new Date().toISOString();
@@ -285,8 +286,12 @@ export class Lab {
             ipv6: hasIpv6(this.topology),
           });
         } catch (e) {
-          if (previous) writeLedger(previous);
-          else removeLedger(this.name, this.hostNetns);
+          // Rolled back completely: the kernel is as before. Otherwise keep the intent ledger, which covers
+          // whatever the rollback left, so that `down` (or the next `up`) can still deal with it.
+          if (e instanceof ApplyError && e.rollbackFailures.length === 0) {
+            if (previous) writeLedger(previous);
+            else removeLedger(this.name, this.hostNetns);
+          }
           throw e;
         }
         writeLedger(ledgerAfter(previous, this.topology, plan, { hostNetns: this.hostNetns, now }));
@@ -317,7 +322,7 @@ export class Lab {
       const ledger = readLedger(this.name, this.hostNetns);
       if (!ledger)
         return { lab: this.name, plan: { lab: this.name, ops: [] }, changed: false, durationMs: 0 };
-      const observed = observe(session, undefined, ledger);
+      const observed = observe(session, undefined, ledger, { repair: true });
       const plan = planDown(ledger, observed);
       executePlan(plan, session, { observed, onProgress: opts.onProgress });
       removeLedger(this.name, this.hostNetns);
@@ -514,7 +519,7 @@ export class Lab {
         reject(new NslabError(`cannot run ${argv[0]} in ${node}: ${e.message}`, 1, { cause: e })),
       );
       child.on('close', (code, signal) => {
-        const sig = signal ? 128 + (SIGNALS[signal] ?? 0) : 0;
+        const sig = signal ? 128 + (osConstants.signals[signal] ?? 0) : 0;
         resolve({ code: code ?? sig, stdout, stderr });
       });
     });
@@ -537,15 +542,6 @@ function hasIpv6(lab: ResolvedLab): boolean {
     (n) => (n.bridgeIpv6?.length ?? 0) > 0 || n.interfaces.some((i) => i.ipv6.length > 0),
   );
 }
-
-const SIGNALS: Record<string, number> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGQUIT: 3,
-  SIGKILL: 9,
-  SIGTERM: 15,
-  SIGPIPE: 13,
-};
 
 function hostNote(hostNetns: string | null): string {
   return hostNetns ? ` with host namespace ${hostNetns}` : '';

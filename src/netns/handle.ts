@@ -22,9 +22,16 @@ import * as sys from '../sys/libc.js';
 import { addNamedNetns, deleteNamedNetns, openNamedNetns } from './named.js';
 import { homeNetnsFd, inNetns } from './thread.js';
 
-/** Path of a sysctl under /proc/sys: dots become slashes (`net.ipv4.ip_forward`); a key with slashes is kept. */
+/**
+ * Path of a sysctl under /proc/sys: dots become slashes (`net.ipv4.ip_forward`); a key with slashes is kept (for
+ * interface names with dots). A key that would leave /proc/sys/net (`..`, an empty part) is refused.
+ */
 export function sysctlPath(key: string): string {
-  return `/proc/sys/${key.includes('/') ? key : key.replace(/\./g, '/')}`;
+  const parts = key.includes('/') ? key.split('/') : key.split('.');
+  if (parts[0] !== 'net' || parts.some((p) => p === '' || p === '.' || p === '..')) {
+    throw new NslabError(`'${key}' is not a network sysctl (net.*)`, 2);
+  }
+  return `/proc/sys/${parts.join('/')}`;
 }
 
 /**
@@ -100,9 +107,15 @@ export class NetnsHandle {
     return NetnsHandle.adopt(name, made.fd, made.sockFd);
   }
 
-  /** A handle on a namespace this process just created, from its fds (see createNamedNetnsFds). */
+  /**
+   * A handle on a namespace this process just created, from its fds (see createNamedNetnsFds). It lists the
+   * devices once (a new namespace may already hold fallback tunnel devices such as tunl0 or sit0, when their
+   * modules are loaded) and from then on chooses the indexes of the devices created in it.
+   */
   static adopt(name: string, fd: number, sockFd: number): NetnsHandle {
-    return new NetnsHandle(name, fd, NetlinkSocket.adopt(sockFd), true);
+    const h = new NetnsHandle(name, fd, NetlinkSocket.adopt(sockFd), true);
+    h.links();
+    return h;
   }
 
   /** Name for messages: the namespace name, or `host`. */
@@ -177,6 +190,11 @@ export class NetnsHandle {
     return this.nextIndex !== undefined;
   }
 
+  /** Forgets the names -> indexes it learnt (after devices were deleted from elsewhere), unless it chooses them. */
+  forgetIndexes(): void {
+    if (this.nextIndex === undefined) this.indexes.clear();
+  }
+
   /** Records the index of a device created here by another handle (a veth peer created from the other side). */
   noteIndex(name: string, index: number): void {
     this.indexes.set(name, index);
@@ -194,6 +212,7 @@ export class NetnsHandle {
   ): Request {
     const index = this.reserveIndex(name);
     const peerIndex = peer.handle.reserveIndex(peer.name);
+    if (peerIndex === undefined) peer.handle.indexes.delete(peer.name);
     return link.vethAdd({
       ...a,
       name,

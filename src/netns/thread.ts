@@ -23,7 +23,7 @@ let away = false;
  * process), then returns home. `fn` must be synchronous; sockets it opens stay bound to that namespace.
  */
 export function inNetns<T>(fd: number, fn: () => T): T {
-  if (fd === homeNetnsFd) return fn();
+  if (fd === homeNetnsFd && !away) return fn();
   if (away) throw new NslabError('nested namespace switch: inNetns may not be called from inside inNetns');
   sys.setns(fd, sys.CLONE_NEWNET);
   away = true;

@@ -33,12 +33,6 @@ export function hostNodeOf(lab: ResolvedLab | undefined): ResolvedNode | undefin
   return lab?.nodes.find((n) => n.kind === 'host');
 }
 
-/** `address/prefixlen` in canonical form, so `2001:DB8::1/64` and `2001:db8::1/64` compare equal. */
-export function canonicalCidr(text: string): string {
-  const c = parseCidr(text);
-  return c ? `${c.address}/${c.prefixLen}` : text;
-}
-
 /** True for an IPv6 link-local address (fe80::/10), which the kernel puts on every interface by itself. */
 export function isIpv6LinkLocal(cidr: string): boolean {
   const c = parseCidr(cidr);

@@ -1,5 +1,5 @@
+import { canonicalCidr } from '../topology/ip.js';
 import {
-  canonicalCidr,
   EMPTY_NAMESPACE,
   hostNodeOf,
   ownershipAlias,

@@ -1,5 +1,6 @@
+import { canonicalCidr } from '../topology/ip.js';
 import type { ResolvedLab } from '../topology/types.js';
-import { canonicalCidr, hostNodeOf, sameRouteKey } from './common.js';
+import { hostNodeOf, sameRouteKey } from './common.js';
 import type { Ledger, Plan } from './types.js';
 
 /**

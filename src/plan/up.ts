@@ -1,4 +1,4 @@
-import { parseCidr } from '../topology/ip.js';
+import { canonicalCidr, parseCidr } from '../topology/ip.js';
 import {
   BRIDGE_DEVICE,
   type ResolvedInterface,
@@ -8,7 +8,6 @@ import {
   type ResolvedRoute,
 } from '../topology/types.js';
 import {
-  canonicalCidr,
   EMPTY_NAMESPACE,
   endpointKey,
   isIpv6LinkLocal,
@@ -74,6 +73,8 @@ class UpPlanner {
   private readonly ledger?: Ledger;
   private readonly applied?: ResolvedLab;
   private readonly existingNs: Set<string>;
+  /** Namespaces the ledger says this lab made. */
+  private readonly ownedNs: Set<string>;
   private readonly deletedNs: string[];
   /** Nodes whose namespace this plan creates. */
   private readonly created = new Set<string>();
@@ -129,6 +130,7 @@ class UpPlanner {
       desiredNs.add(node.netns);
     }
     this.existingNs = new Set(observed.namespaces);
+    this.ownedNs = new Set(ledger?.namespaces ?? []);
     this.deletedNs = (ledger?.namespaces ?? []).filter((ns) => !desiredNs.has(ns) && this.existingNs.has(ns));
   }
 
@@ -204,6 +206,12 @@ class UpPlanner {
         this.out.ns.push({ op: 'netns-add', ...t });
         this.created.add(node.name);
         this.out.ns.push({ op: 'link-set', ...t, name: 'lo', up: true });
+      } else if (!this.ownedNs.has(node.netns)) {
+        throw new PlanError(
+          `namespace ${node.netns} (node ${node.name}) already exists and lab ${this.desired.name} did not make it: ` +
+            `nslab will not take it over. Delete it (ip netns del ${node.netns}) or give the lab a prefix.`,
+          1,
+        );
       } else if (this.link(node.name, 'lo')?.up === false) {
         this.out.ns.push({ op: 'link-set', ...t, name: 'lo', up: true });
       }
@@ -447,7 +455,16 @@ class UpPlanner {
       for (const r of node.routes) {
         if (all.some((o) => sameRoute(r, o))) continue;
         const slot = obs.filter((o) => sameRouteSlot(r, o));
-        if (slot.some((o) => metricOf(o) === metricOf(r))) {
+        const same = slot.filter((o) => metricOf(o) === metricOf(r));
+        if (same.length > 0) {
+          // In the host, a route nslab did not add is not ours to replace (it may be the machine's default).
+          if (node.kind === 'host' && !same.some((o) => owned.some((x) => sameRouteKey(x, o)))) {
+            throw new PlanError(
+              `the host already has a route to ${r.dst} (metric ${metricOf(r)}) that lab ${this.desired.name} did not add: ` +
+                `nslab will not replace it. Give the lab's route another metric, or remove the host's route yourself.`,
+              1,
+            );
+          }
           this.out.routeAdd.push({ op: 'route-replace', ...t, route: r });
           continue;
         }

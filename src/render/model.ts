@@ -1,5 +1,5 @@
 import type { ObservedNamespace, ObservedRoute, ObservedState } from '../plan/types.js';
-import { parseCidr, prefixContains } from '../topology/ip.js';
+import { canonicalCidr, parseCidr, prefixContains } from '../topology/ip.js';
 import {
   BRIDGE_DEVICE,
   type NodeKind,
@@ -104,12 +104,6 @@ const FORWARDING_KEYS: { family: 4 | 6; key: string }[] = [
   { family: 4, key: 'net.ipv4.ip_forward' },
   { family: 6, key: 'net.ipv6.conf.all.forwarding' },
 ];
-
-/** `10.1.10.1/24` in canonical form, so file and kernel spellings compare equal. */
-function canonicalCidr(text: string): string {
-  const c = parseCidr(text);
-  return c ? `${c.address}/${c.prefixLen}` : text;
-}
 
 /** IPv6 link-local (fe80::/10) addresses and routes the kernel adds by itself on every interface. */
 function isLinkLocal(cidr: string): boolean {

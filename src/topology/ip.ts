@@ -50,6 +50,12 @@ export function parseCidr(text: string): Cidr | undefined {
   return { family, address: addr.toString(), prefixLen: len, network: `${net.toString()}/${len}` };
 }
 
+/** Canonical `address/len` of an interface address (`2001:DB8::1/64` → `2001:db8::1/64`); unparsable text as is. */
+export function canonicalCidr(text: string): string {
+  const c = parseCidr(text);
+  return c ? `${c.address}/${c.prefixLen}` : text;
+}
+
 /** Canonical `network/len` for a route destination; `default` becomes `0.0.0.0/0` (or `::/0` when family is 6). */
 export function canonicalPrefix(text: string, family: 4 | 6 = 4): string | undefined {
   if (text === 'default') return family === 4 ? '0.0.0.0/0' : '::/0';

@@ -3,6 +3,7 @@ import { didYouMean, type Problem, TopologyError } from './errors.js';
 import {
   addressFamily,
   canonicalAddress,
+  canonicalCidr,
   canonicalPrefix,
   isAddress,
   parseCidr,
@@ -117,12 +118,6 @@ export function resolveTopology(spec: TopologyFile, locate: Locate, file?: strin
 
 function sysctlValue(v: string | number | boolean): string {
   return typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
-}
-
-/** `address/len` with the address in canonical form (`2001:DB8::1/64` → `2001:db8::1/64`). */
-function canonicalCidr(text: string): string {
-  const c = parseCidr(text)!;
-  return `${c.address}/${c.prefixLen}`;
 }
 
 function resolveNode(ctx: Context, name: string, n: TopologyNodeSpec): ResolvedNode {

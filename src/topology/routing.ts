@@ -43,6 +43,8 @@ function graphOf(lab: ResolvedLab, segments: Segment[], family: 4 | 6) {
  * via that gateway replaces them (`ip route add default via GW`), unless the file gives it a default route.
  */
 function collapseToDefault(node: ResolvedNode, first: number, family: 4 | 6, pos: SourcePos): void {
+  // The host keeps specific routes: its default route belongs to the machine.
+  if (node.kind === 'host') return;
   const computed = node.routes.slice(first);
   if (computed.length < 2) return;
   const { via, dev } = computed[0];
@@ -63,7 +65,8 @@ function collapseToDefault(node: ResolvedNode, first: number, family: 4 | 6, pos
  * When some path is longer than `TTL_HOPS_LIMIT` hops, auto nodes get `net.ipv4.ip_default_ttl=255` (and
  * `net.ipv6.conf.{all,IFACE}.hop_limit=255` for each of their interfaces, since IPv6 uses the value of the
  * outgoing device): echo replies start with TTL 64 and would die on the way back.
- * A node whose every computed route leaves through one gateway gets a single default route instead.
+ * A node whose every computed route leaves through one gateway gets a single default route instead (not the
+ * host, whose default route is the machine's).
  * Sysctls written in the file are never overridden. `pos` of a computed route is the `routing: auto` that
  * asked for it. Runs one search per auto node and family: O(nodes x (nodes + interfaces)).
  */

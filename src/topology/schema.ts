@@ -67,7 +67,7 @@ const mtu = z.int().min(68).max(65535).describe('MTU in bytes (ip link set dev X
 const exec = z.array(z.string()).describe('Shell commands run inside the namespace after deploy, in order.');
 const sysctls = z
   .record(
-    z.string().regex(/^net(\.[^\s/]+|\/\S+)$/, {
+    z.string().regex(/^net(\.[^\s/]+|(\/(?!\.\.?(\/|$))[^\s/]+)+)$/, {
       error:
         'is not a network sysctl: only net.* keys belong to a namespace, others would change the whole machine',
     }),
