@@ -26,6 +26,16 @@ function familyOption(): Option {
   });
 }
 
+/** The options `ping` and `check` share: --family, --addresses, --timeout, --host-netns, --json. */
+function reachOptions(cmd: Command): Command {
+  return cmd
+    .addOption(familyOption())
+    .addOption(addressesOption())
+    .addOption(timeoutOption())
+    .addOption(hostNetnsOption())
+    .option('--json', 'machine-readable output');
+}
+
 function addressesOption(): Option {
   return new Option(
     '--addresses <which>',
@@ -72,15 +82,11 @@ interface ReachOpts {
 }
 
 export function registerReach(program: Command): void {
-  program
+  const ping = program
     .command('ping')
     .description("ping every node's addresses from every other node, all in parallel, and print the matrix")
-    .argument('<lab>', 'topology file or lab name')
-    .addOption(familyOption())
-    .addOption(addressesOption())
-    .addOption(timeoutOption())
-    .addOption(hostNetnsOption())
-    .option('--json', 'machine-readable output')
+    .argument('<lab>', 'topology file or lab name');
+  reachOptions(ping)
     .addHelpText(
       'after',
       '\nExample:\n  sudo nslab ping seed\n  sudo nslab ping examples/dualstack.nslab.yml --family 6',
@@ -97,7 +103,7 @@ export function registerReach(program: Command): void {
       out(formatMatrix(m, { color: paint }));
     });
 
-  program
+  const check = program
     .command('check')
     .description(
       "check a lab's `expect:` entries live, and compare every pair with the prediction from the file",
@@ -107,12 +113,8 @@ export function registerReach(program: Command): void {
       '--predict',
       'predict from the file alone (no root, nothing sent): the matrix and the expectations',
     )
-    .option('--matrix', 'also print the live matrix')
-    .addOption(familyOption())
-    .addOption(addressesOption())
-    .addOption(timeoutOption())
-    .addOption(hostNetnsOption())
-    .option('--json', 'machine-readable output')
+    .option('--matrix', 'also print the live matrix');
+  reachOptions(check)
     .addHelpText(
       'after',
       '\nExample:\n  sudo nslab check examples/chain.nslab.yml\n  nslab check examples/chain.nslab.yml --predict\n\nExit codes: 0 every expectation holds (and nothing differs from the prediction), 1 otherwise.',

@@ -127,24 +127,21 @@ describe('bad topology files', { skip: skipUnlessRoot }, () => {
   });
 });
 
+/** The built CLI run as user nobody (uid 65534), without any capability. */
+function asNobody(args: string[]) {
+  return spawnSync(
+    'setpriv',
+    ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, ...args],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    },
+  );
+}
+
 describe('without root', { skip: skipUnlessRoot }, () => {
   it('says in one sentence what privilege is needed, with no stack trace', () => {
-    const r = spawnSync(
-      'setpriv',
-      [
-        '--reuid=65534',
-        '--regid=65534',
-        '--clear-groups',
-        process.execPath,
-        BIN,
-        'up',
-        'examples/seed.nslab.yml',
-      ],
-      {
-        encoding: 'utf8',
-        env: { ...process.env, NO_COLOR: '1' },
-      },
-    );
+    const r = asNobody(['up', 'examples/seed.nslab.yml']);
     assert.equal(r.status, 1, r.stderr);
     assert.equal(
       r.stderr.trim(),
@@ -153,22 +150,7 @@ describe('without root', { skip: skipUnlessRoot }, () => {
   });
 
   it('plan still works, against an empty kernel', () => {
-    const r = spawnSync(
-      'setpriv',
-      [
-        '--reuid=65534',
-        '--regid=65534',
-        '--clear-groups',
-        process.execPath,
-        BIN,
-        'plan',
-        'examples/seed.nslab.yml',
-      ],
-      {
-        encoding: 'utf8',
-        env: { ...process.env, NO_COLOR: '1' },
-      },
-    );
+    const r = asNobody(['plan', 'examples/seed.nslab.yml']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /not root/);
     assert.match(r.stdout, /^ip netns add ns0/m);
