@@ -274,38 +274,47 @@ ${nodes.map((n, i) => `    - endpoints: ["host:h${i}", "${n}:eth0"]`).join('\n')
     );
   });
 
-  async function killMidway(file: string): Promise<void> {
+  const nsCount = () => ours().length;
+  const hostLinks = () => ipJson(sandbox, 'link', 'show').length - 1;
+
+  /** Starts `up` and kills it (SIGKILL) once `progress()` reaches a quarter of the lab. */
+  async function killMidway(file: string, progress: () => number): Promise<void> {
     const p = nslabAsync(['up', file, '--host-netns', sandbox]);
     const exited = new Promise((r) => p.on('close', r));
-    for (let i = 0; i < 2000 && ours().length < N / 4; i++) await new Promise((r) => setTimeout(r, 1));
+    for (let i = 0; i < 5000 && progress() < N / 4; i++) await new Promise((r) => setTimeout(r, 1));
     p.kill('SIGKILL');
     await exited;
   }
 
-  for (const next of ['up', 'down'] as const) {
-    it(`then ${next}`, async () => {
-      const file = topologyFile(text);
-      await killMidway(file);
-      const partial = ours().length;
-      assert.ok(partial > 0, 'the kill came after some namespaces were made');
-      if (next === 'up') {
-        const r = nslab(['up', file, '--host-netns', sandbox]);
-        assert.equal(r.status, 0, r.stderr);
-        assert.equal(ours().length, N);
-        assert.equal(ipJson<{ ifname: string }[]>(sandbox, 'link', 'show').length, N + 1);
-        assert.match(nslab(['up', file, '--host-netns', sandbox]).stdout, /nothing to change/);
-      }
-      const d = nslab(['down', 'kill', '--host-netns', sandbox]);
-      assert.equal(d.status, 0, d.stderr);
-      assert.deepEqual(ours(), []);
-      for (let i = 0; i < 200 && ipJson(sandbox, 'link', 'show').length > 1; i++)
-        await new Promise((r) => setTimeout(r, 10));
-      assert.deepEqual(
-        ipJson<{ ifname: string }[]>(sandbox, 'link', 'show').map((l) => l.ifname),
-        ['lo'],
-      );
-      assert.equal(sysctlIn(sandbox, 'net.ipv4.ip_forward'), '0');
-      assert.equal(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim(), REAL_FORWARD);
-    });
-  }
+  for (const [phase, progress] of [
+    ['while making namespaces', nsCount],
+    ['while making veth pairs', hostLinks],
+  ] as const)
+    for (const next of ['up', 'down'] as const) {
+      it(`${phase}, then ${next}`, async () => {
+        const file = topologyFile(text);
+        await killMidway(file, progress);
+        if (phase === 'while making veth pairs')
+          assert.ok(hostLinks() > 0, 'the kill came after some veths were made');
+        assert.ok(ours().length > 0, 'the kill came after some namespaces were made');
+        if (next === 'up') {
+          const r = nslab(['up', file, '--host-netns', sandbox]);
+          assert.equal(r.status, 0, r.stderr);
+          assert.equal(ours().length, N);
+          assert.equal(ipJson<{ ifname: string }[]>(sandbox, 'link', 'show').length, N + 1);
+          assert.match(nslab(['up', file, '--host-netns', sandbox]).stdout, /nothing to change/);
+        }
+        const d = nslab(['down', 'kill', '--host-netns', sandbox]);
+        assert.equal(d.status, 0, d.stderr);
+        assert.deepEqual(ours(), []);
+        for (let i = 0; i < 200 && ipJson(sandbox, 'link', 'show').length > 1; i++)
+          await new Promise((r) => setTimeout(r, 10));
+        assert.deepEqual(
+          ipJson<{ ifname: string }[]>(sandbox, 'link', 'show').map((l) => l.ifname),
+          ['lo'],
+        );
+        assert.equal(sysctlIn(sandbox, 'net.ipv4.ip_forward'), '0');
+        assert.equal(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim(), REAL_FORWARD);
+      });
+    }
 });
