@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ExplainError, explain, explainAll } from '../../src/explain/index.js';
-import { asymmetric, chain, LabBuilder, lan, overlapping, tutorial } from './fixtures.js';
+import { LabBuilder } from '../helpers/lab.js';
+import { asymmetric, chain, lan, overlapping, tutorial } from './fixtures.js';
 
 const path = (hops: { node: string; inIf?: string; outIf?: string }[]) =>
   hops.map((h) => [h.node, h.inIf ?? '', h.outIf ?? ''].join('/'));

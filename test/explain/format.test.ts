@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { explain, formatExplanation, formatPath } from '../../src/explain/index.js';
-import { chain, LabBuilder, tutorial } from './fixtures.js';
+import { LabBuilder } from '../helpers/lab.js';
+import { chain, tutorial } from './fixtures.js';
 
 describe('formatExplanation', () => {
   it('working tutorial: verdict line, both paths, the routes used', () => {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkExpectations, predictMatrix } from '../../src/explain/index.js';
 import type { ResolvedLab } from '../../src/topology/types.js';
-import { campus, LabBuilder, tutorial } from './fixtures.js';
+import { LabBuilder } from '../helpers/lab.js';
+import { campus, tutorial } from './fixtures.js';
 
 const cell = (m: ReturnType<typeof predictMatrix>, from: string, address: string) =>
   m.pairs.find((p) => p.from === from && p.address === address);

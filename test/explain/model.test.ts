@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { explain } from '../../src/explain/index.js';
 import { LabModel } from '../../src/explain/model.js';
-import { LabBuilder, tutorial } from './fixtures.js';
+import { LabBuilder } from '../helpers/lab.js';
+import { tutorial } from './fixtures.js';
 
 describe('LabModel: tables as the kernel builds them', () => {
   it('connected routes, then file routes; a duplicate of a connected route is refused (File exists)', () => {

@@ -8,16 +8,8 @@ import { Tracer } from '../../src/explain/trace.js';
 import type { MatrixOptions, PredictedPair } from '../../src/explain/types.js';
 import { parseTopology } from '../../src/topology/load.js';
 import type { ResolvedLab } from '../../src/topology/types.js';
-import {
-  asymmetric,
-  autoChainText,
-  campus,
-  chain,
-  LabBuilder,
-  lan,
-  overlapping,
-  tutorial,
-} from './fixtures.js';
+import { LabBuilder } from '../helpers/lab.js';
+import { asymmetric, autoChainText, campus, chain, lan, overlapping, tutorial } from './fixtures.js';
 
 /** n0 -> r1 -> r2 -> n3, but r1 and r2 send 10.0.9.0/24 to each other: a loop towards a node's address. */
 function loopToNode(): ResolvedLab {

@@ -13,14 +13,15 @@ import {
   worstStatus,
 } from '../../src/probe/matrix.js';
 import type { PingMatrix, ProbeResult } from '../../src/probe/types.js';
-import { LabBuilder } from './fixtures.js';
+import { LabBuilder } from '../helpers/lab.js';
 
 function lab() {
-  return new LabBuilder()
+  return new LabBuilder('probe-test')
     .node('host', 'host')
     .node('r')
     .node('sw', 'bridge')
-    .node('mgmt', 'bridge', { bridgeIpv4: ['10.9.0.1/24'] })
+    .node('mgmt', 'bridge')
+    .bridgeAddr('mgmt', '10.9.0.1/24')
     .node('a')
     .node('b')
     .link('host:v0', ['10.0.0.1/24'], 'r:e0', ['10.0.0.2/24'])

@@ -8,13 +8,15 @@ import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { labNetnsSysctls } from '../../src/apply/session.js';
+import { Lab } from '../../src/lab/lab.js';
 import { NetnsHandle } from '../../src/netns/handle.js';
 import { openProbeSockets, probe } from '../../src/probe/icmp.js';
 import { checkExpectations, pingMatrix, summarizeMatrix } from '../../src/probe/matrix.js';
 import type { ProbeResult } from '../../src/probe/types.js';
 import * as sys from '../../src/sys/libc.js';
+import { makeSandbox, removeSandbox } from '../helpers/cli.js';
 import { ipNetnsDelete, netnsExec, skipUnlessRoot, uniqueName } from '../helpers/kernel.js';
-import { deploy, LabBuilder, type LiveLab } from './fixtures.js';
+import { LabBuilder } from '../helpers/lab.js';
 
 interface Witnessed {
   status: ProbeResult['status'];
@@ -259,10 +261,12 @@ describe('probe: one router between two namespaces', { skip: skipUnlessRoot }, (
 describe('pingMatrix over a six-node lab', { skip: skipUnlessRoot }, () => {
   // host (a sandbox playing the host) -- r -- [sw: bridge with its own address] -- a, b ; r -- c
   // r forwards; a and c route through r; b and sw have only connected routes; host knows only 10.60.1.0/24.
-  const l = new LabBuilder(true)
+  // Namespaces are the lab's: sandbox prefix + node name, made and removed by Lab.up() / Lab.down().
+  const l = new LabBuilder('probe-matrix', `${uniqueName('pm')}-`)
     .node('host', 'host')
-    .node('r', 'netns', { sysctls: { 'net.ipv4.ip_forward': '1', 'net.ipv6.conf.all.forwarding': '1' } })
-    .node('sw', 'bridge', { bridgeIpv4: ['10.60.1.5/24'] })
+    .node('r', 'netns', { 'net.ipv4.ip_forward': '1', 'net.ipv6.conf.all.forwarding': '1' })
+    .node('sw', 'bridge')
+    .bridgeAddr('sw', '10.60.1.5/24')
     .node('a')
     .node('b')
     .node('c')
@@ -284,25 +288,24 @@ describe('pingMatrix over a six-node lab', { skip: skipUnlessRoot }, () => {
     .expect('a', '10.60.9.9', false)
     .expect('a', 'a', true, { hops: 0 })
     .build();
-  const sandboxName = uniqueName('phost');
-  let sandbox: NetnsHandle;
-  let live: LiveLab;
+  const labNamespaces = l.nodes.flatMap((n) => (n.netns ? [n.netns] : []));
+  let sandbox: string | undefined;
+  let lab: Lab | undefined;
   const nsOf = (node: string) =>
-    node === 'host' ? sandboxName : (l.nodes.find((n) => n.name === node)?.netns as string);
+    node === 'host' ? sandbox! : (l.nodes.find((n) => n.name === node)?.netns as string);
 
-  before(() => {
-    sandbox = NetnsHandle.create(sandboxName);
-    live = deploy(l, sandbox);
+  before(async () => {
+    sandbox = makeSandbox('phost');
+    lab = new Lab(l, { hostNetns: sandbox });
+    await lab.up();
   });
 
-  after(() => {
-    live?.destroy();
+  after(async () => {
     try {
-      sandbox?.destroy();
-    } catch {
-      // iproute2 below
+      await lab?.down();
+    } finally {
+      if (sandbox) removeSandbox(sandbox, labNamespaces);
     }
-    for (const n of [sandboxName, ...l.nodes.map((n) => n.netns)]) if (n) ipNetnsDelete(n);
   });
 
   const NIU = 'unreachable Network is unreachable';
@@ -370,7 +373,7 @@ describe('pingMatrix over a six-node lab', { skip: skipUnlessRoot }, () => {
 
   it('gets every answer right, from every L3 node to every address of every other', async () => {
     const t = performance.now();
-    m = await pingMatrix(l, live.fdOf, { timeoutMs: 600 });
+    m = await pingMatrix(l, (node) => lab!.handle(node).fd, { timeoutMs: 600 });
     assert.ok(performance.now() - t < 2000, 'one parallel run, one timeout');
     assert.deepEqual(m.nodes, ['host', 'r', 'sw', 'a', 'b', 'c']);
     const got = Object.fromEntries(m.results.map((x) => [`${x.from}>${x.to}`, text(x)]));

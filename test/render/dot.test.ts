@@ -4,7 +4,8 @@ import { portName, toDot } from '../../src/render/dot.js';
 import { routeText } from '../../src/render/model.js';
 import { parseCidr } from '../../src/topology/ip.js';
 import type { ResolvedLab } from '../../src/topology/types.js';
-import { bridgeLab, buildLab, dualStackLab, largeLab, starLab, tutorialLab } from './fixtures.js';
+import { LabBuilder } from '../helpers/lab.js';
+import { bridgeLab, dualStackLab, largeLab, starLab, tutorialLab } from './fixtures.js';
 import { type ParsedGraph, parseDot, portOnly } from './parse.js';
 
 function subnetsOf(lab: ResolvedLab, index: number): string[] {
@@ -155,11 +156,11 @@ describe('toDot', () => {
   });
 
   it('escapes names that mean something in DOT or HTML', async () => {
-    const lab = buildLab(
-      'a "lab" <with> & stuff',
-      [{ name: 'x"y' }, { name: 'p<q>' }],
-      [{ a: ['x"y', 'e&1', '10.9.0.1/24'], b: ['p<q>', 'n', '10.9.0.2/24'] }],
-    );
+    const lab = new LabBuilder('a "lab" <with> & stuff', '')
+      .node('x"y')
+      .node('p<q>')
+      .link('x"y:e&1', ['10.9.0.1/24'], 'p<q>:n', ['10.9.0.2/24'])
+      .build();
     const g = await parseDot(toDot(lab));
     assert.equal(g.name, 'a "lab" <with> & stuff');
     checkStructure(lab, g, { subnetOnBridgeLinks: true });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RENDER_FORMATS, type RenderFormat, render, toDot, toMermaid } from '../../src/render/index.js';
 import { NslabError } from '../../src/sys/errors.js';
-import { buildLab, tutorialLab } from './fixtures.js';
+import { LabBuilder } from '../helpers/lab.js';
+import { tutorialLab } from './fixtures.js';
 
 describe('render', () => {
   it('returns text for dot, mermaid and svg and a PNG buffer for png', async () => {
@@ -19,7 +20,7 @@ describe('render', () => {
   });
 
   it('draws an empty lab in every format', async () => {
-    const lab = buildLab('empty', [], []);
+    const lab = new LabBuilder('empty', '').build();
     for (const format of RENDER_FORMATS) {
       const out = await render(lab, format);
       assert.ok(out.length > 0, format);

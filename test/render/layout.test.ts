@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planLayout } from '../../src/render/layout.js';
 import { buildView } from '../../src/render/model.js';
-import { bridgeLab, buildLab, largeLab, starLab, tutorialLab } from './fixtures.js';
+import { LabBuilder } from '../helpers/lab.js';
+import { bridgeLab, largeLab, starLab, tutorialLab } from './fixtures.js';
 
 describe('planLayout', () => {
   it('puts the host in the middle, its first neighbour left and the second right', () => {
@@ -25,14 +26,13 @@ describe('planLayout', () => {
   });
 
   it('keeps a lone neighbour on the right and places further nodes on their parent’s side', () => {
-    const chain = buildLab(
-      'chain',
-      [{ name: 'host', kind: 'host' }, { name: 'a' }, { name: 'b' }],
-      [
-        { a: ['host', 'h-a', '10.0.0.1/30'], b: ['a', 'up', '10.0.0.2/30'] },
-        { a: ['a', 'down', '10.0.1.1/30'], b: ['b', 'up', '10.0.1.2/30'] },
-      ],
-    );
+    const chain = new LabBuilder('chain', '')
+      .node('host', 'host')
+      .node('a')
+      .node('b')
+      .link('host:h-a', ['10.0.0.1/30'], 'a:up', ['10.0.0.2/30'])
+      .link('a:down', ['10.0.1.1/30'], 'b:up', ['10.0.1.2/30'])
+      .build();
     const plan = planLayout(buildView(chain));
     assert.equal(plan.side.get('a'), 1);
     assert.equal(plan.side.get('b'), 1);
@@ -41,14 +41,12 @@ describe('planLayout', () => {
 
   it('centres a lab without a host on the node with the fewest hops to the farthest one', () => {
     const names = ['h1', 'r1', 'r2', 'r3', 'h2'];
-    const chain = buildLab(
-      'chain',
-      names.map((name) => ({ name })),
-      names.slice(1).map((n, i) => ({
-        a: [names[i], `to-${n}`, `10.0.${i}.1/30`],
-        b: [n, `to-${names[i]}`, `10.0.${i}.2/30`],
-      })),
-    );
+    const b = new LabBuilder('chain', '');
+    for (const name of names) b.node(name);
+    names.slice(1).forEach((n, i) => {
+      b.link(`${names[i]}:to-${n}`, [`10.0.${i}.1/30`], `${n}:to-${names[i]}`, [`10.0.${i}.2/30`]);
+    });
+    const chain = b.build();
     const plan = planLayout(buildView(chain));
     assert.equal(plan.root, 'r2');
     assert.deepEqual(
@@ -58,15 +56,14 @@ describe('planLayout', () => {
   });
 
   it('does not let links between siblings or across sides pull ranks', () => {
-    const tri = buildLab(
-      'triangle',
-      [{ name: 'host', kind: 'host' }, { name: 'a' }, { name: 'b' }],
-      [
-        { a: ['host', 'h-a', '10.0.0.1/30'], b: ['a', 'h', '10.0.0.2/30'] },
-        { a: ['host', 'h-b', '10.0.1.1/30'], b: ['b', 'h', '10.0.1.2/30'] },
-        { a: ['a', 'b', '10.0.2.1/30'], b: ['b', 'a', '10.0.2.2/30'] },
-      ],
-    );
+    const tri = new LabBuilder('triangle', '')
+      .node('host', 'host')
+      .node('a')
+      .node('b')
+      .link('host:h-a', ['10.0.0.1/30'], 'a:h', ['10.0.0.2/30'])
+      .link('host:h-b', ['10.0.1.1/30'], 'b:h', ['10.0.1.2/30'])
+      .link('a:b', ['10.0.2.1/30'], 'b:a', ['10.0.2.2/30'])
+      .build();
     const plan = planLayout(buildView(tri));
     assert.equal(plan.edges.get(2)?.constraint, false);
   });
@@ -79,14 +76,15 @@ describe('planLayout', () => {
   });
 
   it('places every node of a lab in several disconnected parts', () => {
-    const lab = buildLab(
-      'islands',
-      [{ name: 'host', kind: 'host' }, { name: 'a' }, { name: 'b' }, { name: 'c' }, { name: 'lonely' }],
-      [
-        { a: ['host', 'h-a', '10.0.0.1/30'], b: ['a', 'h', '10.0.0.2/30'] },
-        { a: ['b', 'c', '10.0.1.1/30'], b: ['c', 'b', '10.0.1.2/30'] },
-      ],
-    );
+    const lab = new LabBuilder('islands', '')
+      .node('host', 'host')
+      .node('a')
+      .node('b')
+      .node('c')
+      .node('lonely')
+      .link('host:h-a', ['10.0.0.1/30'], 'a:h', ['10.0.0.2/30'])
+      .link('b:c', ['10.0.1.1/30'], 'c:b', ['10.0.1.2/30'])
+      .build();
     const plan = planLayout(buildView(lab));
     assert.equal(plan.root, 'host');
     for (const n of lab.nodes) assert.ok(plan.side.has(n.name), n.name);

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { mermaidEscape, toMermaid } from '../../src/render/mermaid.js';
 import { parseCidr } from '../../src/topology/ip.js';
 import type { ResolvedLab } from '../../src/topology/types.js';
-import { bridgeLab, buildLab, dualStackLab, largeLab, observedFromLab, tutorialLab } from './fixtures.js';
+import { LabBuilder } from '../helpers/lab.js';
+import { bridgeLab, dualStackLab, largeLab, observedFromLab, tutorialLab } from './fixtures.js';
 
 interface MNode {
   id: string;
@@ -257,11 +258,11 @@ describe('toMermaid', () => {
 
   it('escapes labels so names cannot break the syntax', () => {
     assert.equal(mermaidEscape('a"b<c>&#d|e'), 'a#quot;b#lt;c#gt;#amp;#35;d#124;e');
-    const lab = buildLab(
-      'we"ird <lab>',
-      [{ name: 'x"y' }, { name: 'end' }],
-      [{ a: ['x"y', 'e|1', '10.9.0.1/24'], b: ['end', 'n#1', '10.9.0.2/24'] }],
-    );
+    const lab = new LabBuilder('we"ird <lab>', '')
+      .node('x"y')
+      .node('end')
+      .link('x"y:e|1', ['10.9.0.1/24'], 'end:n#1', ['10.9.0.2/24'])
+      .build();
     const chart = parseMermaid(toMermaid(lab));
     assert.equal(chart.title, 'we"ird <lab>');
     checkStructure(lab, chart);
