@@ -3,7 +3,8 @@
  * by one veth pair with an address on both ends and both ends up; then tear them down until the kernel shows
  * nothing left. Once with nslab's kernel layer, once with the best iproute2 script (`ip -batch` for the
  * `netns add`s, veths created with the peer directly in the namespace, one `ip -n NS -batch -` per namespace),
- * in the same run, and prints the times and the ratio.
+ * in the same run, and prints the median times of RUNS runs (default 3) and the ratio. Before each timed build it
+ * waits SETTLE_MS (default 3000) for the kernel to finish freeing the namespaces of the previous teardown.
  *
  *   sudo npx tsx bench/star.ts [N ...]        (default: 100 1000)
  */
@@ -17,6 +18,10 @@ const sizes = process.argv
   .slice(2)
   .map(Number)
   .filter((n) => n > 0);
+/** Runs per size; the medians are printed, with every run. */
+const RUNS = Number(process.env.RUNS ?? 3);
+/** Pause before each timed build, in ms. */
+const SETTLE_MS = Number(process.env.SETTLE_MS ?? 3000);
 const tag = `nslab-b-${process.pid}`;
 
 function hostAddr(i: number, end: 1 | 2): string {
@@ -96,24 +101,41 @@ function time(fn: () => void): number {
   return (performance.now() - t) / 1000;
 }
 
+/** The kernel frees deleted namespaces in the background: let it finish before the next build is timed. */
+function settle(): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SETTLE_MS);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
 const sandbox = NetnsHandle.create(tag);
-const rows: string[] = [];
 try {
   for (const n of sizes.length ? sizes : [100, 1000]) {
-    let leaves: NetnsHandle[] = [];
-    const nb = time(() => {
-      leaves = nslabBuild(sandbox, n);
-    });
-    check(sandbox, n);
-    const nt = time(() => nslabTeardown(sandbox, leaves));
-    const ib = time(() => iprouteBuild(n));
-    check(sandbox, n);
-    const it = time(() => iprouteTeardown(sandbox, n));
-    rows.push(
-      `N=${String(n).padEnd(5)} build: nslab ${nb.toFixed(3)} s, iproute2 ${ib.toFixed(3)} s, ratio ${(ib / nb).toFixed(1)}x` +
-        ` | teardown: nslab ${nt.toFixed(3)} s, iproute2 ${it.toFixed(3)} s, ratio ${(it / nt).toFixed(1)}x`,
+    const t = { nb: [] as number[], nt: [] as number[], ib: [] as number[], it: [] as number[] };
+    for (let run = 0; run < RUNS; run++) {
+      let leaves: NetnsHandle[] = [];
+      settle();
+      t.nb.push(
+        time(() => {
+          leaves = nslabBuild(sandbox, n);
+        }),
+      );
+      check(sandbox, n);
+      t.nt.push(time(() => nslabTeardown(sandbox, leaves)));
+      settle();
+      t.ib.push(time(() => iprouteBuild(n)));
+      check(sandbox, n);
+      t.it.push(time(() => iprouteTeardown(sandbox, n)));
+    }
+    const [nb, nt, ib, it] = [median(t.nb), median(t.nt), median(t.ib), median(t.it)];
+    const list = (xs: number[]) => xs.map((x) => x.toFixed(3)).join('/');
+    console.log(
+      `N=${String(n).padEnd(5)} build: nslab ${nb.toFixed(3)} s (runs ${list(t.nb)}), iproute2 ${ib.toFixed(3)} s (runs ${list(t.ib)}), ratio ${(ib / nb).toFixed(1)}x` +
+        ` | teardown: nslab ${nt.toFixed(3)} s (runs ${list(t.nt)}), iproute2 ${it.toFixed(3)} s, ratio ${(it / nt).toFixed(1)}x`,
     );
-    console.log(rows[rows.length - 1]);
   }
 } finally {
   for (const name of listNamedNetns()) if (name.startsWith(`${tag}-`)) deleteNamedNetns(name);
