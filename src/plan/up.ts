@@ -259,11 +259,18 @@ class UpPlanner {
   private links(): void {
     for (const link of this.desired.links) {
       const ends = [this.endpoint(link, 0), this.endpoint(link, 1)];
-      if (ends[0].obs && ends[1].obs) {
+      // Both ends exist but were made as ends of other pairs (the file rewired them): make the pair anew.
+      const rewired = ends.some((e, k) => {
+        const was = this.appliedNode(e.node.name)?.interfaces.find((i) => i.name === e.iface.name)?.peer;
+        const now = ends[1 - k];
+        return was !== undefined && (was.node !== now.node.name || was.name !== now.iface.name);
+      });
+      if (ends[0].obs && ends[1].obs && !rewired) {
         for (const e of ends) this.diffLink(e.t, e.iface, e.obs!, link);
         continue;
       }
-      // One end left over from an earlier pair (its peer went away): delete it and make the pair anew.
+      // An end left over from an earlier pair (its peer went away, or is now wired elsewhere): delete it and
+      // make the pair anew.
       for (const e of ends) {
         if (!e.obs) continue;
         this.out.stale.push({ op: 'link-del', ...e.t, name: e.iface.name });

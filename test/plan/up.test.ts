@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ownershipAlias, PlanError } from '../../src/plan/common.js';
 import { planUp } from '../../src/plan/up.js';
+import { parseTopology } from '../../src/topology/load.js';
 import { bridgeLab, dualStackLab, freshMachine, tutorialLab } from './fixtures.js';
 import { commands, edited, node, up } from './helpers.js';
 import { applyPlan, KernelError } from './model.js';
@@ -337,6 +338,53 @@ describe('planUp after an edit plans only the difference', () => {
       'ip netns exec ns0 ip route add 10.1.20.0/24 via 10.1.10.1 dev veth12',
     ]);
     assert.deepEqual(planUp(tutorialLab(), next.after, { hostNetns: null, ledger: next.ledger }).ops, []);
+  });
+
+  it('rewires links whose ends exist but were paired otherwise', () => {
+    const lab = (pairs: [string, string][]) =>
+      parseTopology(
+        `name: rewire\ntopology:\n  nodes: { a: {}, b: {}, c: {}, d: {} }\n  links:\n${pairs
+          .map(
+            ([x, y], i) =>
+              `    - endpoints: ["${x}:e0", "${y}:e0"]\n      ipv4: [10.0.${i}.1/24, 10.0.${i}.2/24]`,
+          )
+          .join('\n')}\n`,
+      );
+    const base = up(
+      lab([
+        ['a', 'b'],
+        ['c', 'd'],
+      ]),
+      freshMachine(false),
+    );
+    const next = up(
+      lab([
+        ['a', 'd'],
+        ['c', 'b'],
+      ]),
+      base.after,
+      base.ledger,
+    );
+    const cmds = commands(next.plan);
+    assert.ok(
+      cmds.includes('ip netns exec a ip link add e0 type veth peer name e0 netns d'),
+      cmds.join('\n'),
+    );
+    assert.ok(
+      cmds.includes('ip netns exec c ip link add e0 type veth peer name e0 netns b'),
+      cmds.join('\n'),
+    );
+    assert.deepEqual(
+      planUp(
+        lab([
+          ['a', 'd'],
+          ['c', 'b'],
+        ]),
+        next.after,
+        { hostNetns: null, ledger: next.ledger },
+      ).ops,
+      [],
+    );
   });
 });
 
