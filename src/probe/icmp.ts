@@ -10,6 +10,7 @@
  */
 import { inNetns } from '../netns/thread.js';
 import * as sys from '../sys/libc.js';
+import { IPPROTO_IPV6, IPV6_RECVHOPLIMIT, recvmsg } from '../sys/recvmsg.js';
 import { addressFamily, canonicalAddress, isAddress } from '../topology/ip.js';
 import {
   echoRequest,
@@ -29,7 +30,6 @@ import {
   parseIcmp6,
   sockaddr,
 } from './packet.js';
-import { IPPROTO_IPV6, IPV6_RECVHOPLIMIT, recvmsg } from './recvmsg.js';
 import { ProbeError, type ProbeOptions, type ProbeResult, type ProbeTarget } from './types.js';
 
 const IPPROTO_ICMP = 1;

@@ -8,7 +8,8 @@ import { constants as osConstants } from 'node:os';
 import koffi from 'koffi';
 import { NslabError } from './errors.js';
 
-const libc = koffi.load('libc.so.6');
+/** The C library, loaded once for every binding. */
+export const libc = koffi.load('libc.so.6');
 
 const c = {
   socket: libc.func('int socket(int, int, int)'),

@@ -1,5 +1,5 @@
 /**
- * recvmsg(2) with ancillary data, which sys/libc.ts does not offer: a raw ICMPv6 socket returns only the ICMPv6
+ * recvmsg(2) with ancillary data, beside libc.ts's simpler calls: a raw ICMPv6 socket returns only the ICMPv6
  * message, and the hop limit the reply arrived with (the `ttl=` ping prints) comes as an IPV6_HOPLIMIT control
  * message once IPV6_RECVHOPLIMIT is on. Bound through koffi like the rest of libc; the msghdr, iovec, source
  * address, control and data areas live in one block of native memory allocated once, so that nothing moves
@@ -7,9 +7,8 @@
  */
 import { constants as osConstants } from 'node:os';
 import koffi from 'koffi';
-import { SysError } from '../sys/libc.js';
+import { libc, SysError } from './libc.js';
 
-const libc = koffi.load('libc.so.6');
 const recvmsgFn = libc.func('intptr_t recvmsg(int, void *, int)');
 
 export const IPPROTO_IPV6 = 41;
