@@ -3,7 +3,7 @@
  * namespaces for it.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ipNetnsDelete, ipNetnsList, uniqueName } from './kernel.js';
@@ -39,11 +39,19 @@ export function makeSandbox(tag: string): string {
   return name;
 }
 
-/** Deletes the sandbox and, by exact name, the given lab namespaces if they are still there. */
+/**
+ * Deletes the sandbox and, by exact name, the given lab namespaces if they are still there, and the ledgers and
+ * locks of labs that used the sandbox as their host (left when a test failed before its `down`).
+ */
 export function removeSandbox(sandbox: string, labNamespaces: string[] = []): void {
   const present = new Set(ipNetnsList());
   for (const n of labNamespaces) if (present.has(n)) ipNetnsDelete(n);
   ipNetnsDelete(sandbox);
+  const dir = process.env.NSLAB_STATE_DIR ?? '/run/nslab';
+  for (const f of existsSync(dir) ? readdirSync(dir) : []) {
+    if (f.endsWith(`@${sandbox}.json`) || f.endsWith(`@${sandbox}.lock`))
+      rmSync(join(dir, f), { force: true });
+  }
 }
 
 /** Writes a topology file in a fresh temporary directory and returns its path. */
