@@ -158,7 +158,17 @@ export function registerCore(program: Command): void {
           style: { head: [], border: [] },
         });
         for (const l of labs)
-          t.push([l.name, l.hostNetns ?? '(default)', l.nodes, l.file ?? '', l.updatedAt]);
+          t.push([
+            l.name,
+            l.hostNetns === null
+              ? '(default)'
+              : l.hostMissing
+                ? c.yellow(`${l.hostNetns} (gone)`)
+                : l.hostNetns,
+            l.nodes,
+            l.file ?? '',
+            l.updatedAt,
+          ]);
         return out(t.toString());
       }
       const lab = await Lab.open(target, { hostNetns: o.hostNetns });

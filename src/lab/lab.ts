@@ -26,7 +26,7 @@ import type {
   PredictedMatrix,
 } from '../explain/types.js';
 import type { NetnsHandle } from '../netns/handle.js';
-import { assertHostMountNamespace } from '../netns/named.js';
+import { assertHostMountNamespace, namedNetnsExists } from '../netns/named.js';
 import { planDown } from '../plan/down.js';
 import { exportScript } from '../plan/export.js';
 import { describeOp, formatOp } from '../plan/format.js';
@@ -201,6 +201,8 @@ export class Lab {
   static list(): {
     name: string;
     hostNetns: string | null;
+    /** The namespace that played the host is gone (and the lab with it, most likely). */
+    hostMissing: boolean;
     file?: string;
     nodes: number;
     updatedAt: string;
@@ -208,6 +210,7 @@ export class Lab {
     return listLedgers().map((l) => ({
       name: l.lab,
       hostNetns: l.hostNetns,
+      hostMissing: l.hostNetns !== null && !namedNetnsExists(l.hostNetns),
       file: l.file,
       nodes: l.applied.nodes.length,
       updatedAt: l.updatedAt,
