@@ -26,7 +26,7 @@ import type {
   PredictedMatrix,
 } from '../explain/types.js';
 import type { NetnsHandle } from '../netns/handle.js';
-import { assertHostMountNamespace, namedNetnsExists } from '../netns/named.js';
+import { assertHostMountNamespace, deleteNamedNetns, namedNetnsExists } from '../netns/named.js';
 import { planDown } from '../plan/down.js';
 import { exportScript } from '../plan/export.js';
 import { describeOp, formatOp } from '../plan/format.js';
@@ -318,6 +318,7 @@ export class Lab {
    */
   async down(opts: { onProgress?: ExecuteOptions['onProgress'] } = {}): Promise<DownResult> {
     const t0 = performance.now();
+    if (this.hostNetns !== null && !namedNetnsExists(this.hostNetns)) return this.downWithoutHost(t0);
     const session = this.kernel();
     assertHostMountNamespace();
     const release = await lockLab(this.key);
@@ -333,6 +334,34 @@ export class Lab {
     } finally {
       release();
       this.closeHandles();
+    }
+  }
+
+  /**
+   * `down` of a lab whose host namespace is gone (deleted by hand, say): its host side went with it, so what is
+   * left is the lab's own namespaces, deleted by their exact names from the ledger (`ip netns del`), and the ledger.
+   */
+  private async downWithoutHost(t0: number): Promise<DownResult> {
+    requirePrivilege();
+    assertHostMountNamespace();
+    const release = await lockLab(this.key);
+    try {
+      const ledger = readLedger(this.name, this.hostNetns);
+      if (!ledger)
+        return { lab: this.name, plan: { lab: this.name, ops: [] }, changed: false, durationMs: 0 };
+      const nodeOf = new Map(ledger.applied.nodes.map((n) => [n.netns, n.name]));
+      const left = ledger.namespaces.filter((ns) => namedNetnsExists(ns));
+      for (const ns of left) deleteNamedNetns(ns);
+      removeLedger(this.name, this.hostNetns);
+      const ops: Op[] = left.map((ns) => ({ op: 'netns-del', node: nodeOf.get(ns) ?? ns, ns }));
+      return {
+        lab: this.name,
+        plan: { lab: this.name, ops },
+        changed: true,
+        durationMs: performance.now() - t0,
+      };
+    } finally {
+      release();
     }
   }
 

@@ -3,6 +3,7 @@
  * `ip -json`; a second up that does nothing; edits applied as differences; rollback; down leaving nothing.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -317,4 +318,38 @@ ${nodes.map((n, i) => `    - endpoints: ["host:h${i}", "${n}:eth0"]`).join('\n')
         assert.equal(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim(), REAL_FORWARD);
       });
     }
+});
+
+describe('a lab whose host namespace was deleted by hand', { skip: skipUnlessRoot }, () => {
+  const prefix = `nslab-t-gone${process.pid}-`;
+  let sandbox = '';
+  before(() => {
+    sandbox = makeSandbox('gone');
+  });
+  after(() => {
+    if (sandbox) removeSandbox(sandbox, [`${prefix}a`, `${prefix}b`]);
+  });
+
+  it('is shown as gone by status, and down removes its namespaces and its record', () => {
+    const file = topologyFile(`name: gone
+prefix: ${prefix}
+topology:
+  nodes: { a: {}, b: {} }
+  links:
+    - endpoints: ["host:ha", "a:eth0"]
+    - endpoints: ["a:eth1", "b:eth0"]
+`);
+    assert.equal(nslab(['up', file, '--host-netns', sandbox]).status, 0);
+    execFileSync('ip', ['netns', 'del', sandbox]);
+    const s = nslab(['status']);
+    assert.match(s.stdout, new RegExp(`${sandbox} \\(gone\\)`));
+    const d = nslab(['down', 'gone', '--host-netns', sandbox]);
+    assert.equal(d.status, 0, d.stderr);
+    assert.match(d.stdout, new RegExp(`ip netns del ${prefix}a`));
+    assert.deepEqual(
+      ipNetnsList().filter((n) => n.startsWith(prefix)),
+      [],
+    );
+    assert.doesNotMatch(nslab(['status']).stdout, /\bgone\b.*\(gone\)/);
+  });
 });
