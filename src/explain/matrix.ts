@@ -14,7 +14,8 @@ import {
   type PredictedPair,
 } from './types.js';
 
-function toPair(e: Explanation, to: string): PredictedPair {
+/** The matrix cell of one explanation (`to` is the target node). */
+export function toPair(e: Explanation, to: string): PredictedPair {
   const p: PredictedPair = {
     from: e.from,
     to,

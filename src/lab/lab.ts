@@ -318,30 +318,6 @@ export class Lab {
    */
   async down(opts: { onProgress?: ExecuteOptions['onProgress'] } = {}): Promise<DownResult> {
     const t0 = performance.now();
-    if (this.hostNetns !== null && !namedNetnsExists(this.hostNetns)) return this.downWithoutHost(t0);
-    const session = this.kernel();
-    assertHostMountNamespace();
-    const release = await lockLab(this.key);
-    try {
-      const ledger = readLedger(this.name, this.hostNetns);
-      if (!ledger)
-        return { lab: this.name, plan: { lab: this.name, ops: [] }, changed: false, durationMs: 0 };
-      const observed = observe(session, undefined, ledger, { repair: true });
-      const plan = planDown(ledger, observed);
-      executePlan(plan, session, { observed, onProgress: opts.onProgress });
-      removeLedger(this.name, this.hostNetns);
-      return { lab: this.name, plan, changed: true, durationMs: performance.now() - t0 };
-    } finally {
-      release();
-      this.closeHandles();
-    }
-  }
-
-  /**
-   * `down` of a lab whose host namespace is gone (deleted by hand, say): its host side went with it, so what is
-   * left is the lab's own namespaces, deleted by their exact names from the ledger (`ip netns del`), and the ledger.
-   */
-  private async downWithoutHost(t0: number): Promise<DownResult> {
     requirePrivilege();
     assertHostMountNamespace();
     const release = await lockLab(this.key);
@@ -349,19 +325,28 @@ export class Lab {
       const ledger = readLedger(this.name, this.hostNetns);
       if (!ledger)
         return { lab: this.name, plan: { lab: this.name, ops: [] }, changed: false, durationMs: 0 };
-      const nodeOf = new Map(ledger.applied.nodes.map((n) => [n.netns, n.name]));
-      const left = ledger.namespaces.filter((ns) => namedNetnsExists(ns));
-      for (const ns of left) deleteNamedNetns(ns);
+      let plan: Plan;
+      if (this.hostNetns !== null && !namedNetnsExists(this.hostNetns)) {
+        // The host namespace was deleted by hand, and the host side with it: what is left is the lab's own
+        // namespaces, deleted by their exact names from the ledger (`ip netns del`).
+        const nodeOf = new Map(ledger.applied.nodes.map((n) => [n.netns, n.name]));
+        const left = ledger.namespaces.filter((ns) => namedNetnsExists(ns));
+        plan = {
+          lab: this.name,
+          ops: left.map((ns) => ({ op: 'netns-del', node: nodeOf.get(ns) ?? ns, ns })),
+        };
+        for (const ns of left) deleteNamedNetns(ns);
+      } else {
+        const session = this.kernel();
+        const observed = observe(session, undefined, ledger, { repair: true });
+        plan = planDown(ledger, observed);
+        executePlan(plan, session, { observed, onProgress: opts.onProgress });
+      }
       removeLedger(this.name, this.hostNetns);
-      const ops: Op[] = left.map((ns) => ({ op: 'netns-del', node: nodeOf.get(ns) ?? ns, ns }));
-      return {
-        lab: this.name,
-        plan: { lab: this.name, ops },
-        changed: true,
-        durationMs: performance.now() - t0,
-      };
+      return { lab: this.name, plan, changed: true, durationMs: performance.now() - t0 };
     } finally {
       release();
+      this.closeHandles();
     }
   }
 

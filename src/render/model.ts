@@ -1,12 +1,8 @@
-import type { ObservedNamespace, ObservedRoute, ObservedState } from '../plan/types.js';
+// The same rules as `nslab status`, so that the picture and the status agree on what drifted.
+import { isIpv6LinkLocal, sameRoute } from '../plan/common.js';
+import type { ObservedNamespace, ObservedState } from '../plan/types.js';
 import { canonicalCidr, parseCidr, prefixContains } from '../topology/ip.js';
-import {
-  BRIDGE_DEVICE,
-  type NodeKind,
-  type ResolvedLab,
-  type ResolvedNode,
-  type ResolvedRoute,
-} from '../topology/types.js';
+import { BRIDGE_DEVICE, type NodeKind, type ResolvedLab, type ResolvedNode } from '../topology/types.js';
 
 /** Layout engine for the Graphviz picture; `auto` picks `dot` for small labs and `neato` for large ones. */
 export type RenderLayout = 'auto' | 'dot' | 'neato' | 'sfdp';
@@ -105,11 +101,6 @@ const FORWARDING_KEYS: { family: 4 | 6; key: string }[] = [
   { family: 6, key: 'net.ipv6.conf.all.forwarding' },
 ];
 
-/** IPv6 link-local (fe80::/10) addresses and routes the kernel adds by itself on every interface. */
-function isLinkLocal(cidr: string): boolean {
-  return prefixContains('fe80::/10', cidr.split('/')[0]);
-}
-
 function isMulticast(cidr: string): boolean {
   const addr = cidr.split('/')[0];
   return prefixContains('ff00::/8', addr) || prefixContains('224.0.0.0/4', addr);
@@ -130,15 +121,6 @@ export function routeText(r: {
   if (r.metric !== undefined) text += ` metric ${r.metric}`;
   if (r.table !== undefined && r.table !== 254) text += ` table ${r.table}`;
   return text;
-}
-
-function sameRoute(want: ResolvedRoute, got: ObservedRoute): boolean {
-  if (want.family !== got.family || want.dst !== got.dst) return false;
-  if ((want.table ?? 254) !== got.table) return false;
-  if (want.via && want.via !== got.via) return false;
-  if (want.dev && got.dev && want.dev !== got.dev) return false;
-  if (want.metric !== undefined && got.metric !== undefined && want.metric !== got.metric) return false;
-  return true;
 }
 
 function observedFor(node: ResolvedNode, observed: ObservedState | undefined): ObservedNamespace | undefined {
@@ -168,7 +150,7 @@ function addrViews(
   const want = new Set(wanted.map(canonicalCidr));
   for (const v of views) if (!have.includes(canonicalCidr(v.cidr))) v.drift = 'missing';
   for (const cidr of have) {
-    if (!want.has(cidr) && !isLinkLocal(cidr)) views.push({ cidr, drift: 'extra' });
+    if (!want.has(cidr) && !isIpv6LinkLocal(cidr)) views.push({ cidr, drift: 'extra' });
   }
   return views;
 }
@@ -182,7 +164,7 @@ function routeViews(node: ResolvedNode, obs: ObservedNamespace | undefined): Rou
   // The host namespace carries the machine's own routes, which are not the lab's business.
   if (obs && node.kind !== 'host') {
     for (const o of obs.routes) {
-      if (o.protocol === 'kernel' || isLinkLocal(o.dst) || isMulticast(o.dst)) continue;
+      if (o.protocol === 'kernel' || isIpv6LinkLocal(o.dst) || isMulticast(o.dst)) continue;
       if (node.routes.some((r) => sameRoute(r, o))) continue;
       views.push({ text: routeText(o), drift: 'extra' });
     }

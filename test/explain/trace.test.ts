@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { explainCore } from '../../src/explain/explain.js';
-import { checkExpectations, predictMatrix } from '../../src/explain/matrix.js';
+import { checkExpectations, predictMatrix, toPair } from '../../src/explain/matrix.js';
 import { LabModel } from '../../src/explain/model.js';
 import { simulate } from '../../src/explain/simulate.js';
 import { Tracer } from '../../src/explain/trace.js';
@@ -141,18 +141,7 @@ function reference(lab: ResolvedLab, opts: MatrixOptions = {}): PredictedPair[] 
       if (opts.addresses === 'first')
         list = [4, 6].flatMap((f) => list.filter((t) => t.family === f).slice(0, 1));
       for (const t of list) {
-        const { e } = explainCore(m, from, to, t);
-        const p: PredictedPair = {
-          from,
-          to,
-          address: e.dst,
-          family: e.family,
-          verdict: e.verdict,
-          hops: e.hops,
-        };
-        if (e.replyTtl !== undefined) p.replyTtl = e.replyTtl;
-        if (e.failure) p.failure = e.failure;
-        pairs.push(p);
+        pairs.push(toPair(explainCore(m, from, to, t).e, to));
       }
     }
   }

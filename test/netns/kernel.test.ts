@@ -179,14 +179,34 @@ describe('kernel layer', { skip: skipUnlessRoot }, () => {
     assert.match(v6.stdout, /ttl=63/);
   });
 
-  it('lists links, addresses and routes as the kernel reports them', () => {
-    const links = r.links();
-    assert.deepEqual(links.map((l) => l.name).sort(), ['lo', 'r0', 'r1']);
-    assert.equal(links.find((l) => l.name === 'r1')?.mtu, 1400);
-    assert.ok(r.addrs(2).some((x) => x.cidr === '10.7.2.1/24'));
-    assert.ok(
-      a.routes(4).some((x) => x.dst === '10.7.2.0/24' && x.via === '10.7.1.1' && x.protocol === 'boot'),
+  it('lists links, addresses and routes as iproute2 reads them', () => {
+    // every device: name, index, mtu, mac, up
+    const ours = r.links().map((l) => [l.name, l.index, l.mtu, l.mac ?? '00:00:00:00:00:00', l.up]);
+    const theirs = ipJson<(IpLink & { ifindex: number })[]>(names.r, 'link', 'show').map((l) => [
+      l.ifname,
+      l.ifindex,
+      l.mtu,
+      l.address,
+      l.flags.includes('UP'),
+    ]);
+    assert.deepEqual(ours, theirs);
+    // every address, both families
+    const addrs = (x: { cidr: string }[]) => x.map((y) => y.cidr).sort();
+    const ipAddrs = ipJson<IpAddr[]>(names.r, 'addr', 'show').flatMap((i) =>
+      i.addr_info.map((x) => `${x.local}/${x.prefixlen}`),
     );
+    assert.deepEqual(addrs(r.addrs()), ipAddrs.sort());
+    // the main IPv4 table: destination, gateway, device
+    const byName = new Map(a.links().map((l) => [l.index, l.name]));
+    const ours4 = a
+      .routes(4)
+      .filter((x) => x.table === 254)
+      .map((x) => [x.dst === '0.0.0.0/0' ? 'default' : x.dst, x.via, x.oif && byName.get(x.oif)].join(' '));
+    const theirs4 = ipJson<IpRoute[]>(names.a, 'route', 'show').map((x) =>
+      [x.dst.includes('/') || x.dst === 'default' ? x.dst : `${x.dst}/32`, x.gateway, x.dev].join(' '),
+    );
+    assert.deepEqual(ours4.sort(), theirs4.sort());
+    assert.ok(a.routes(4).some((x) => x.dst === '10.7.2.0/24' && x.protocol === 'boot'));
   });
 
   it('bridges, enslaves ports, sets MAC and alias, moves links', () => {
