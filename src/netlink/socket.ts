@@ -208,6 +208,10 @@ export class NetlinkSocket {
    */
   subscribe(groups: number[]): void {
     this.assertOpen();
+    // The kernel skips listeners whose port id is 0 (its own): bind first, letting it choose the port id.
+    const addr = Buffer.alloc(12);
+    addr.writeUInt16LE(sys.AF_NETLINK, 0);
+    sys.bind(this.fd, addr);
     for (const g of groups) sys.setsockoptInt(this.fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, g);
   }
 

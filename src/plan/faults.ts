@@ -19,7 +19,11 @@ export function labTable(lab: { name: string }): string {
   return `nslab_${lab.name}`;
 }
 
-export const PARTITION_CHAINS = ['partition_in', 'partition_out'] as const;
+/**
+ * The chain of a partition member's rules. Input only: a packet between groups is sent and lost on arrival, as in
+ * a real partition (a drop on output would tell the sender at once, with EPERM).
+ */
+export const PARTITION_CHAINS = ['partition_in'] as const;
 const LOSS_PREFIX = 'loss_';
 
 /**
@@ -281,26 +285,20 @@ export function planImpairments(
 
 // ---- spelling ------------------------------------------------------------------------------------------
 
-/** The rules of a partition member: drop what comes from, and what goes to, the addresses of the other groups. */
+/** The rules of a partition member: drop what arrives from the addresses of the nodes of the other groups. */
 function partitionCommands(table: string, drop: string[]): string[] {
-  const v4 = drop.filter((a) => !a.includes(':'));
-  const v6 = drop.filter((a) => a.includes(':'));
-  const [inChain, outChain] = PARTITION_CHAINS;
+  const [chain] = PARTITION_CHAINS;
   const cmds = [
     `add table inet ${table}`,
-    `add chain inet ${table} ${inChain} { type filter hook input priority 0; }`,
-    `add chain inet ${table} ${outChain} { type filter hook output priority 0; }`,
-    `flush chain inet ${table} ${inChain}`,
-    `flush chain inet ${table} ${outChain}`,
+    `add chain inet ${table} ${chain} { type filter hook input priority 0; }`,
+    `flush chain inet ${table} ${chain}`,
   ];
   for (const [fam, list] of [
-    ['ip', v4],
-    ['ip6', v6],
+    ['ip', drop.filter((a) => !a.includes(':'))],
+    ['ip6', drop.filter((a) => a.includes(':'))],
   ] as const) {
-    if (list.length === 0) continue;
-    const set = `{ ${list.join(', ')} }`;
-    cmds.push(`add rule inet ${table} ${inChain} ${fam} saddr ${set} drop`);
-    cmds.push(`add rule inet ${table} ${outChain} ${fam} daddr ${set} drop`);
+    if (list.length > 0)
+      cmds.push(`add rule inet ${table} ${chain} ${fam} saddr { ${list.join(', ')} } drop`);
   }
   return cmds;
 }

@@ -162,7 +162,7 @@ export type FaultOp =
     } & OpTarget)
   /** `nft 'delete chain inet TABLE CHAIN'` */
   | ({ op: 'nft-chain-del'; table: string; chain: string } & OpTarget)
-  /** `nft 'add chain inet TABLE partition_in ...; add rule ... ip saddr { OTHERS } drop; ...'` */
+  /** `nft 'add chain inet TABLE partition_in { type filter hook input priority 0; }; add rule ... ip saddr { OTHERS } drop'` */
   | ({ op: 'nft-partition'; table: string; drop: string[] } & OpTarget)
   /** `nft 'delete table inet TABLE'` */
   | ({ op: 'nft-table-del'; table: string } & OpTarget);

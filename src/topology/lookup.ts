@@ -19,7 +19,7 @@ export function findEnd(
   if (!iface) {
     const has = node.interfaces.map((i) => i.name).join(', ') || 'none';
     return {
-      problem: `names '${text}', but node '${name}' has no interface '${ifname}' (its interfaces: ${has})`,
+      problem: `names no interface: node '${name}' has no '${ifname}' (its interfaces: ${has})`,
     };
   }
   return { node, iface };
