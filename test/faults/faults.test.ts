@@ -106,6 +106,8 @@ describe('faults in a live lab', { skip: skipUnlessRoot }, () => {
     const [q] = tc(ns('r'), 'e3');
     assert.equal(q.kind, 'tbf');
     assert.equal(q.options?.rate, 100e6 / 8);
+    const read = lab.observe().nodes.r.qdiscs?.find((x) => x.dev === 'e3')?.qdisc;
+    assert.deepEqual(read?.kind === 'tbf' && [read.rate, read.burst], [q.options?.rate, q.options?.burst]);
     if (!netemAvailable()) {
       const rules = nftRules(sandbox).filter((r) => r.table === `nslab_${name}`);
       assert.equal(rules.length, 1);
