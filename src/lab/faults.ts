@@ -13,6 +13,7 @@ import {
   partitionOps,
 } from '../faults/actions.js';
 import { runFaultOps } from '../faults/execute.js';
+import { netemAvailable } from '../faults/observe.js';
 import { type PlayedEvent, playTimeline, type TimelineActions } from '../faults/timeline.js';
 import { PARTITION_CHAINS, parseLossChain, qdiscImpairment } from '../plan/faults.js';
 import type { Ledger, ObservedState, Op } from '../plan/types.js';
@@ -152,12 +153,27 @@ export function firstAddress(lab: ResolvedLab, target: string, family?: 4 | 6): 
 }
 
 /** Plays the file's `timeline:` (see playTimeline). */
-export function play(
+export async function play(
   k: LabKernel,
   opts: { onEvent?: (e: PlayedEvent) => void; processes?: ProcessHooks; signal?: AbortSignal } = {},
 ): Promise<PlayedEvent[]> {
   const events = k.topology.timeline ?? [];
   if (events.length === 0) throw new NslabError(`lab ${k.name} has no timeline: to play`, 2);
+  // What this kernel cannot do fails before anything is played, as a missing process does.
+  for (const e of events) {
+    const a = e.action;
+    if (
+      a.kind !== 'impair' ||
+      !a.impair ||
+      (a.impair.delayUs === undefined && a.impair.jitterUs === undefined)
+    )
+      continue;
+    if (netemAvailable()) break;
+    const at = e.pos ? ` (${e.pos.file}:${e.pos.line}:${e.pos.col})` : '';
+    throw new NslabError(
+      `the timeline gives ${a.node}:${a.interface} ${describeImpairment(a.impair)}${at}, but this kernel has no netem qdisc (the sch_netem module), which delay and jitter need.`,
+    );
+  }
   const proc = opts.processes ?? processHooks(k);
   const actions: TimelineActions = {
     link: (node, iface, up) => setLinkState(k, `${node}:${iface}`, up),

@@ -594,7 +594,7 @@ export class Lab {
    * or `netem`; loss as an nftables rule on a kernel without netem): `{ rate: '10mbit', loss: 0.05 }`.
    * Numbers are bit/s, a fraction and milliseconds; strings take tc's units (`10mbit`, `5%`, `20ms`).
    */
-  impair(end: string, spec: ImpairSpec): Promise<Op[]> {
+  async impair(end: string, spec: ImpairSpec): Promise<Op[]> {
     return faults.setImpairment(this.faultContext(), end, faults.impairmentArgument(spec));
   }
 
