@@ -6,11 +6,11 @@ import type { Op } from '../plan/types.js';
 import { NslabError } from '../sys/errors.js';
 import {
   describeImpairment,
-  formatDuration,
   type Impairment,
   type TimelineAction,
   type TimelineEvent,
 } from '../topology/faults.js';
+import { formatDuration } from '../topology/units.js';
 
 /** What the player needs done; the lab layer fills it in (faults for the first five, processes for the rest). */
 export interface TimelineActions {

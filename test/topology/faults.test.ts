@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TopologyError } from '../../src/topology/errors.js';
+import { describeImpairment, parseImpairment } from '../../src/topology/faults.js';
+import { parseTopology } from '../../src/topology/load.js';
 import {
-  describeImpairment,
   formatDuration,
   formatLoss,
   formatRate,
   parseDuration,
-  parseImpairment,
   parseLoss,
   parseRate,
-} from '../../src/topology/faults.js';
-import { parseTopology } from '../../src/topology/load.js';
+} from '../../src/topology/units.js';
 
 const lab = (extra: string, link = '') => `name: f
 topology:
