@@ -91,7 +91,7 @@ export function registerFaults(program: Command): void {
     )
     .action(async (target: string, end: string, o: Opts & ImpairSpec & { clear?: boolean }) => {
       const given = [o.rate, o.loss, o.delay, o.jitter].some((v) => v !== undefined);
-      if (o.clear === given) {
+      if (!!o.clear === given) {
         throw new NslabError(
           o.clear ? 'give --clear alone' : 'give --rate, --loss, --delay or --jitter, or --clear',
           2,

@@ -8,7 +8,7 @@ import type { KernelSession } from '../apply/session.js';
 import type { NetnsHandle } from '../netns/handle.js';
 import { namedNetnsExists } from '../netns/named.js';
 import { hostNodeOf, targetOf } from '../plan/common.js';
-import { impairmentOps, labTable, PARTITION_CHAINS, wantedFor } from '../plan/faults.js';
+import { impairmentOps, labTable, PARTITION_CHAINS, usesNetem, wantedFor } from '../plan/faults.js';
 import type { Ledger, Op } from '../plan/types.js';
 import { planUp } from '../plan/up.js';
 import { NslabError } from '../sys/errors.js';
@@ -62,10 +62,7 @@ export function linkRestoreOps(session: KernelSession, ledger: Ledger, end: stri
  */
 export function impairOps(session: KernelSession, lab: ResolvedLab, end: string, impair?: Impairment): Op[] {
   const { node, iface } = endArgument(lab, end);
-  const emulated =
-    impair !== undefined &&
-    (impair.loss !== undefined || impair.delayUs !== undefined || impair.jitterUs !== undefined);
-  const want = wantedFor(lab, node, iface, impair, emulated ? netemAvailable() : undefined);
+  const want = wantedFor(lab, node, iface, impair, usesNetem(impair) ? netemAvailable() : undefined);
   const h = handleOf(session, node);
   if (!h)
     throw new NslabError(

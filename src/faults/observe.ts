@@ -14,7 +14,7 @@ import { NETLINK_NETFILTER, NetlinkError, NetlinkSocket } from '../netlink/socke
 import { parseQdisc, qdiscDump, qdiscReplace, TC_H_ROOT } from '../netlink/tc.js';
 import type { NetnsHandle } from '../netns/handle.js';
 import { inNetns, inNewNetns } from '../netns/thread.js';
-import { labTable } from '../plan/faults.js';
+import { labTable, usesNetem } from '../plan/faults.js';
 import type { ObservedQdisc, ObservedState, Qdisc } from '../plan/types.js';
 import { SysError } from '../sys/libc.js';
 import type { ResolvedLab } from '../topology/types.js';
@@ -110,17 +110,6 @@ export function netemAvailable(): boolean {
   return netem;
 }
 
-/** True when some interface of the lab is impaired with what netem does (loss, delay, jitter). */
-export function wantsNetem(lab: ResolvedLab | undefined): boolean {
-  return (lab?.nodes ?? []).some((n) =>
-    n.interfaces.some(
-      (i) =>
-        i.impair &&
-        (i.impair.loss !== undefined || i.impair.delayUs !== undefined || i.impair.jitterUs !== undefined),
-    ),
-  );
-}
-
 /**
  * Adds to an observation (from apply's `observe`) what the planner needs for impairments: the root qdiscs and
  * the lab's nftables chains in every namespace observed, and whether the kernel has netem when the lab asks for
@@ -128,19 +117,18 @@ export function wantsNetem(lab: ResolvedLab | undefined): boolean {
  */
 export function observeFaults(
   session: KernelSession,
-  lab: ResolvedLab | undefined,
+  lab: ResolvedLab,
   observed: ObservedState,
   applied?: ResolvedLab,
 ): ObservedState {
-  const nodes = new Map([...(applied?.nodes ?? []), ...(lab?.nodes ?? [])].map((n) => [n.name, n]));
-  const name = lab ?? applied;
-  for (const [nodeName, st] of Object.entries(observed.nodes)) {
-    const node = nodes.get(nodeName);
-    if (!node || !name) continue;
+  const nodes = new Map([...(applied?.nodes ?? []), ...lab.nodes].map((n) => [n.name, n]));
+  for (const [name, st] of Object.entries(observed.nodes)) {
+    const node = nodes.get(name);
+    if (!node) continue;
     const h = session.handle(node.kind === 'host' ? null : node.netns);
     st.qdiscs = readQdiscs(h, st.links);
-    st.nftChains = labChains(h, name);
+    st.nftChains = labChains(h, lab);
   }
-  if (wantsNetem(lab)) observed.netem = netemAvailable();
+  if (lab.nodes.some((n) => n.interfaces.some((i) => usesNetem(i.impair)))) observed.netem = netemAvailable();
   return observed;
 }

@@ -83,6 +83,11 @@ function netemFor(i: Impairment): Qdisc {
   };
 }
 
+/** True when an impairment asks for what netem does (loss, delay, jitter); a rate alone is tbf's. */
+export function usesNetem(i: Impairment | undefined): boolean {
+  return i !== undefined && (i.loss !== undefined || i.delayUs !== undefined || i.jitterUs !== undefined);
+}
+
 /** A loss rule: where it goes (a node's namespace), the device it matches and in which direction. */
 export interface LossRule {
   node: ResolvedNode;
@@ -117,8 +122,7 @@ export function wantedFor(
 ): WantedImpairment {
   if (!impair) return {};
   const end = `${node.name}:${iface.name}`;
-  const emulated = impair.delayUs !== undefined || impair.jitterUs !== undefined || impair.loss !== undefined;
-  if (emulated && netem !== false) return { qdisc: netemFor(impair) };
+  if (usesNetem(impair) && netem !== false) return { qdisc: netemFor(impair) };
   if (impair.delayUs !== undefined || impair.jitterUs !== undefined) {
     throw new PlanError(
       `${end} asks for ${describeImpairment(impair)}, but this kernel has no netem qdisc (the sch_netem module), which delay and jitter need.`,
@@ -127,7 +131,7 @@ export function wantedFor(
   const out: WantedImpairment = impair.rate !== undefined ? { qdisc: tbfFor(impair.rate, iface.mtu) } : {};
   if (impair.loss === undefined) return out;
   const basisPoints = Math.round(impair.loss * 10000);
-  nftName(end, iface.name);
+  checkNftName(end, iface.name);
   if (node.kind !== 'bridge')
     return { ...out, loss: { node, dev: iface.name, direction: 'out', basisPoints } };
   const peer = lab.nodes.find((n) => n.name === iface.peer.node);
@@ -136,12 +140,12 @@ export function wantedFor(
       `${end} asks for ${formatLoss(impair.loss)} loss, but this kernel has no netem qdisc (the sch_netem module), and nftables cannot drop frames between two bridges.`,
     );
   }
-  nftName(`${peer.name}:${iface.peer.name}`, iface.peer.name);
+  checkNftName(`${peer.name}:${iface.peer.name}`, iface.peer.name);
   return { ...out, loss: { node: peer, dev: iface.peer.name, direction: 'in', basisPoints } };
 }
 
 /** A device name nftables can quote, or a PlanError. */
-function nftName(end: string, dev: string): void {
+function checkNftName(end: string, dev: string): void {
   if (/["\\]/.test(dev)) {
     throw new PlanError(`${end}: an nftables rule cannot name a device whose name holds '"' or '\\'`, 2);
   }
