@@ -104,7 +104,7 @@ function undo(e: TimelineEvent, act: TimelineActions): Step {
 }
 
 /** The steps of a timeline in the order they run. */
-export function timelineSteps(events: TimelineEvent[], act: TimelineActions): Step[] {
+function timelineSteps(events: TimelineEvent[], act: TimelineActions): Step[] {
   const steps: Step[] = events.map((e) => ({
     atMs: e.atMs,
     text: actionText(e.action),
