@@ -25,7 +25,9 @@ export {
   type PredictedPair,
   type Verdict,
 } from './explain/types.js';
+export type { PlayedEvent } from './faults/timeline.js';
 export { type DemoEvent, runDemo, tutorialTopology } from './lab/demo.js';
+export type { FaultStatus, ImpairmentStatus, ProcessHooks } from './lab/faults.js';
 export {
   type DownResult,
   type InterfaceStatus,
@@ -39,6 +41,8 @@ export {
   type UpResult,
 } from './lab/lab.js';
 export { type CheckReport, compareMatrices, type Finding } from './lab/reach.js';
+export type { WaitOptions } from './lab/waits.js';
+export type { RouteInfo } from './netlink/route.js';
 export { NetlinkError } from './netlink/socket.js';
 export { NetnsHandle } from './netns/handle.js';
 export { listNamedNetns, NetnsError } from './netns/named.js';
@@ -69,6 +73,7 @@ export {
 } from './render/index.js';
 export { NslabError } from './sys/errors.js';
 export { TopologyError } from './topology/errors.js';
+export type { Impairment, ImpairSpec, TimelineAction, TimelineEvent } from './topology/faults.js';
 export { loadTopology, parseTopology } from './topology/load.js';
 export { topologyJsonSchema } from './topology/schema.js';
 export type * from './topology/types.js';

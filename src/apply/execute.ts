@@ -41,6 +41,11 @@ export interface ExecuteOptions {
   onExecOutput?: (node: string, command: string, output: string) => void;
   /** The lab has IPv6: namespaces and host-side devices get IPv6 DAD off (see labNetnsSysctls). */
   ipv6?: boolean;
+  /**
+   * Runs the op kinds of later layers (src/faults: qdiscs, nftables), which this layer cannot import; returns
+   * the op's undo step, if any.
+   */
+  runOther?: (op: Op, session: KernelSession) => (() => void) | undefined;
 }
 
 type Undo = { op: Op; run: () => void };
@@ -292,8 +297,12 @@ function runSingle(op: Op, session: KernelSession, opts: ExecuteOptions, undo: U
         }
         return;
       }
-      default:
-        throw new NslabError(`unknown operation ${op.op}`);
+      default: {
+        if (!opts.runOther) throw new NslabError(`unknown operation ${op.op}`);
+        const u = opts.runOther(op, session);
+        if (u) undo.push({ op, run: u });
+        return;
+      }
     }
   } catch (e) {
     fail(op, e as Error);

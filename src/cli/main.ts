@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerCore } from './core.js';
+import { registerFaults } from './faults.js';
 import { registerGraph } from './graph.js';
 import { registerReach } from './reach.js';
 import { reportError } from './ui.js';
@@ -41,6 +42,7 @@ Exit codes: 0 ok, 1 a failed check or operation, 2 bad input.`,
   registerCore(program);
   registerReach(program);
   registerGraph(program);
+  registerFaults(program);
   return program;
 }
 

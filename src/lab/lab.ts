@@ -25,6 +25,11 @@ import type {
   MatrixOptions,
   PredictedMatrix,
 } from '../explain/types.js';
+import { removeFaults } from '../faults/actions.js';
+import { runFaultOp } from '../faults/execute.js';
+import { observeFaults } from '../faults/observe.js';
+import type { PlayedEvent } from '../faults/timeline.js';
+import type { RouteInfo } from '../netlink/route.js';
 import type { NetnsHandle } from '../netns/handle.js';
 import { assertHostMountNamespace, deleteNamedNetns, namedNetnsExists } from '../netns/named.js';
 import { planDown } from '../plan/down.js';
@@ -34,13 +39,16 @@ import { ledgerAfter } from '../plan/ledger.js';
 import type { Ledger, ObservedState, Op, Plan } from '../plan/types.js';
 import { planUp } from '../plan/up.js';
 import { checkExpectations as checkLive, type PingMatrixOptions, pingMatrix } from '../probe/matrix.js';
-import type { PingMatrix } from '../probe/types.js';
+import type { PingMatrix, ProbeResult } from '../probe/types.js';
 import { type RenderFormat, render } from '../render/index.js';
 import { NslabError } from '../sys/errors.js';
+import type { ImpairSpec } from '../topology/faults.js';
 import { isAddress } from '../topology/ip.js';
 import { loadTopology, parseTopology } from '../topology/load.js';
 import type { ResolvedLab, ResolvedNode } from '../topology/types.js';
+import * as faults from './faults.js';
 import { type CheckReport, compareMatrices, HOST_FORWARDING_SYSCTLS, liveAssumptions } from './reach.js';
+import * as waits from './waits.js';
 
 export interface LabOptions {
   /**
@@ -103,6 +111,8 @@ export interface LabStatus {
   nodes: NodeStatus[];
   /** What `up` would change to make the kernel match the file: one sentence per operation. */
   drift: string[];
+  /** Impairments (declared and live) and partitions in effect. */
+  faults: faults.FaultStatus;
 }
 
 /** True when this process may change network namespaces (CAP_SYS_ADMIN and CAP_NET_ADMIN). */
@@ -233,7 +243,9 @@ export class Lab {
 
   /** Reads the live state of the lab's namespaces. */
   observe(): ObservedState {
-    return observe(this.kernel(), this.topology, readLedger(this.name, this.hostNetns));
+    const ledger = readLedger(this.name, this.hostNetns);
+    const session = this.kernel();
+    return observeFaults(session, this.topology, observe(session, this.topology, ledger), ledger?.applied);
   }
 
   /**
@@ -245,6 +257,7 @@ export class Lab {
       return planUp(this.topology, { namespaces: [], nodes: {} }, { hostNetns: this.hostNetns });
     const ledger = readLedger(this.name, this.hostNetns);
     const observed = observe(this.kernel(), this.topology, ledger);
+    observeFaults(this.kernel(), this.topology, observed, ledger?.applied);
     return planUp(this.topology, observed, { hostNetns: this.hostNetns, ledger });
   }
 
@@ -271,6 +284,7 @@ export class Lab {
     try {
       const previous = readLedger(this.name, this.hostNetns);
       const observed = observe(session, this.topology, previous, { repair: !opts.dryRun });
+      observeFaults(session, this.topology, observed, previous?.applied);
       const plan = planUp(this.topology, observed, { hostNetns: this.hostNetns, ledger: previous });
       if (!opts.dryRun && plan.ops.length > 0) {
         const now = new Date().toISOString();
@@ -287,6 +301,7 @@ export class Lab {
             onProgress: opts.onProgress,
             onExecOutput: opts.onExecOutput,
             ipv6: hasIpv6(this.topology),
+            runOther: runFaultOp,
           });
         } catch (e) {
           // Rolled back completely: the kernel is as before. Otherwise keep the intent ledger, which covers
@@ -341,6 +356,7 @@ export class Lab {
         const observed = observe(session, undefined, ledger, { repair: true });
         plan = planDown(ledger, observed);
         executePlan(plan, session, { observed, onProgress: opts.onProgress });
+        plan.ops.push(...removeFaults(session, ledger.applied));
       }
       removeLedger(this.name, this.hostNetns);
       return { lab: this.name, plan, changed: true, durationMs: performance.now() - t0 };
@@ -356,6 +372,7 @@ export class Lab {
     try {
       const ledger = readLedger(this.name, this.hostNetns);
       const observed = observe(session, this.topology, ledger);
+      observeFaults(session, this.topology, observed, ledger?.applied);
       const drift = planUp(this.topology, observed, { hostNetns: this.hostNetns, ledger }).ops.map(
         describeOp,
       );
@@ -396,7 +413,14 @@ export class Lab {
           sysctls: o?.sysctls ?? {},
         };
       });
-      return { lab: this.name, hostNetns: this.hostNetns, deployed: ledger !== undefined, nodes, drift };
+      return {
+        lab: this.name,
+        hostNetns: this.hostNetns,
+        deployed: ledger !== undefined,
+        nodes,
+        drift,
+        faults: faults.faultStatus(this.topology, observed),
+      };
     } finally {
       this.closeHandles();
     }
@@ -540,6 +564,112 @@ export class Lab {
         resolve({ code: code ?? sig, stdout, stderr });
       });
     });
+  }
+
+  // ---- faults (src/lab/faults.ts) and waits (src/lab/waits.ts) ------------------------------------------
+
+  /** What the fault verbs need of this lab. */
+  private faultContext(): faults.LabKernel {
+    return {
+      name: this.name,
+      hostNetns: this.hostNetns,
+      topology: this.topology,
+      kernel: () => this.kernel(),
+      close: () => this.closeHandles(),
+    };
+  }
+
+  /** Sets one end of a link down (`ip link set dev IF down`); the peer sees carrier loss. Returns the ops run. */
+  linkDown(end: string): Promise<Op[]> {
+    return faults.setLinkState(this.faultContext(), end, false);
+  }
+
+  /** Sets one end of a link back up (`ip link set dev IF up`). */
+  linkUp(end: string): Promise<Op[]> {
+    return faults.setLinkState(this.faultContext(), end, true);
+  }
+
+  /**
+   * Gives one end exactly this impairment of what leaves it, replacing what it had (`tc qdisc replace ... tbf`
+   * or `netem`; loss as an nftables rule on a kernel without netem): `{ rate: '10mbit', loss: 0.05 }`.
+   * Numbers are bit/s, a fraction and milliseconds; strings take tc's units (`10mbit`, `5%`, `20ms`).
+   */
+  async impair(end: string, spec: ImpairSpec): Promise<Op[]> {
+    return faults.setImpairment(this.faultContext(), end, faults.impairmentArgument(spec));
+  }
+
+  /** Removes every impairment of one end (`tc qdisc del dev IF root`, and its loss rule). */
+  clearImpair(end: string): Promise<Op[]> {
+    return faults.setImpairment(this.faultContext(), end, null);
+  }
+
+  /**
+   * Drops all traffic between nodes of different groups (`[['a'], ['b', 'c']]`), wherever it is sent from;
+   * nodes in no group keep theirs, links stay up. Replaces the partition before.
+   */
+  partition(groups: string[][]): Promise<Op[]> {
+    return faults.partition(this.faultContext(), groups);
+  }
+
+  /** Removes every partition. */
+  heal(): Promise<Op[]> {
+    return faults.heal(this.faultContext());
+  }
+
+  /** The first address of a node (`b`) or interface (`b:e0`), without prefix length; IPv4 first. */
+  addr(target: string, opts: { family?: 4 | 6 } = {}): string {
+    return faults.firstAddress(this.topology, target, opts.family);
+  }
+
+  /** Every address of a node or interface, without prefix length, IPv4 first. */
+  addrs(target: string, opts: { family?: 4 | 6 } = {}): string[] {
+    return faults.addresses(this.topology, target, opts.family);
+  }
+
+  /** Plays the file's `timeline:`, each event at its time; `onEvent` hears each as it happens. */
+  play(
+    opts: { onEvent?: (e: PlayedEvent) => void; processes?: faults.ProcessHooks; signal?: AbortSignal } = {},
+  ): Promise<PlayedEvent[]> {
+    return faults.play(this.faultContext(), opts);
+  }
+
+  /** Resolves once `from` reaches `to` (a node: each of its addresses, or an address); fails with what it saw. */
+  async waitForReach(
+    from: string,
+    to: string,
+    opts: waits.WaitOptions & { family?: 4 | 6 } = {},
+  ): Promise<ProbeResult[]> {
+    try {
+      return await waits.waitForReach(this.kernel(), this.topology, from, to, opts);
+    } finally {
+      this.closeHandles();
+    }
+  }
+
+  /** Resolves once something inside `node` accepts TCP connections on `port` (127.0.0.1, or `address`). */
+  async waitForPort(
+    node: string,
+    port: number,
+    opts: waits.WaitOptions & { address?: string } = {},
+  ): Promise<void> {
+    try {
+      return await waits.waitForPort(this.kernel(), this.topology, node, port, opts);
+    } finally {
+      this.closeHandles();
+    }
+  }
+
+  /** Resolves once `node` has a route to exactly `prefix`, watching the kernel's route events. */
+  async waitForRoute(
+    node: string,
+    prefix: string,
+    opts: waits.WaitOptions & { table?: number } = {},
+  ): Promise<RouteInfo> {
+    try {
+      return await waits.waitForRoute(this.kernel(), this.topology, node, prefix, opts);
+    } finally {
+      this.closeHandles();
+    }
   }
 
   private closeHandles(): void {

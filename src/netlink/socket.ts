@@ -23,8 +23,11 @@ import {
   type Request,
 } from './message.js';
 
-const NETLINK_ROUTE = 0;
+export const NETLINK_ROUTE = 0;
+/** nfnetlink: nftables and the rest of netfilter. */
+export const NETLINK_NETFILTER = 12;
 const SOL_NETLINK = 270;
+const NETLINK_ADD_MEMBERSHIP = 1;
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
 
@@ -87,9 +90,9 @@ export class NetlinkSocket {
     this.fd = fd;
   }
 
-  /** Opens a NETLINK_ROUTE socket in the calling thread's current network namespace. */
-  static open(): NetlinkSocket {
-    const fd = sys.socket(sys.AF_NETLINK, sys.SOCK_RAW, NETLINK_ROUTE);
+  /** Opens a NETLINK_ROUTE (or `protocol`) socket in the calling thread's current network namespace. */
+  static open(protocol = NETLINK_ROUTE): NetlinkSocket {
+    const fd = sys.socket(sys.AF_NETLINK, sys.SOCK_RAW, protocol);
     try {
       sys.setsockoptInt(fd, sys.SOL_SOCKET, sys.SO_RCVBUFFORCE, RCVBUF);
       sys.setsockoptInt(fd, sys.SOL_SOCKET, sys.SO_SNDBUFFORCE, SNDBUF);
@@ -195,6 +198,34 @@ export class NetlinkSocket {
         if (m.seq === barrier) return;
         onAck(m.seq, errno, extack);
       }
+    }
+  }
+
+  /**
+   * Joins multicast groups (`ip monitor route` joins RTNLGRP_IPV4_ROUTE and RTNLGRP_IPV6_ROUTE): the kernel then
+   * sends this socket a message for every change in them. Use a socket of its own for that: `dump` and
+   * `execute` skip messages that answer no request of theirs.
+   */
+  subscribe(groups: number[]): void {
+    this.assertOpen();
+    // The kernel skips listeners whose port id is 0 (its own): bind first, letting it choose the port id.
+    const addr = Buffer.alloc(12);
+    addr.writeUInt16LE(sys.AF_NETLINK, 0);
+    sys.bind(this.fd, addr);
+    for (const g of groups) sys.setsockoptInt(this.fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, g);
+  }
+
+  /**
+   * The messages waiting on the socket, without blocking (MSG_DONTWAIT). A SysError ENOBUFS means the kernel
+   * dropped some because the socket was not read in time: whoever keeps state from them must read it afresh.
+   */
+  drain(): Message[] {
+    this.assertOpen();
+    const out: Message[] = [];
+    for (;;) {
+      const n = sys.recv(this.fd, rbuf, sys.MSG_DONTWAIT, true);
+      if (n < 0) return out;
+      for (const m of parseMessages(rbuf, n)) out.push({ ...m, payload: Buffer.from(m.payload) });
     }
   }
 

@@ -9,7 +9,8 @@ function oneLine(text: string): string {
 }
 
 /**
- * A standalone `#!/bin/sh` script (with `set -e`) that builds `lab` from nothing using only `ip` and `sysctl`:
+ * A standalone `#!/bin/sh` script (with `set -e`) that builds `lab` from nothing using only `ip` and `sysctl` (and
+ * `tc` for `impair:`, in its netem form: the script is written for any kernel):
  * the ops of `planUp` against an empty kernel, without ownership marks, grouped in commented blocks
  * (a namespace, a bridge, a link with both its ends, then sysctls, addresses, routes and `exec:` commands per
  * node). Blocks keep the plan's dependency order, so the script runs top to bottom.
@@ -59,6 +60,13 @@ export function exportScript(lab: ResolvedLab, opts: { hostNetns: string | null 
         return [`route:${op.node}`, `Routes ${where(op.node)}`];
       case 'exec':
         return [`exec:${op.node}`, `Commands of node ${op.node} (exec:)`];
+      case 'qdisc-replace':
+      case 'qdisc-del':
+      case 'nft-loss-add':
+      case 'nft-chain-del':
+      case 'nft-partition':
+      case 'nft-table-del':
+        return [`impair:${op.node}`, `Impairments ${where(op.node)} (impair:)`];
       default:
         return [`other:${op.op}:${op.node}`, `${op.op} ${where(op.node)}`];
     }

@@ -1,5 +1,6 @@
 import type { ResolvedRoute } from '../topology/types.js';
 import { MAIN_TABLE } from './common.js';
+import { describeFaultOp, faultWords } from './faults.js';
 import type { Op } from './types.js';
 
 export interface FormatContext {
@@ -90,6 +91,13 @@ function words(op: Op, ctx: FormatContext): string[] {
       return ['sysctl', '-w', `${op.key}=${op.value}`];
     case 'exec':
       return ['sh', '-c', op.command];
+    case 'qdisc-replace':
+    case 'qdisc-del':
+    case 'nft-loss-add':
+    case 'nft-chain-del':
+    case 'nft-partition':
+    case 'nft-table-del':
+      return faultWords(op);
   }
 }
 
@@ -149,5 +157,12 @@ export function describeOp(op: Op): string {
       return `set ${op.key}=${op.value} in ${op.node}${op.previous !== undefined ? ` (was ${op.previous})` : ''}`;
     case 'exec':
       return `run "${op.command}" in ${op.node}`;
+    case 'qdisc-replace':
+    case 'qdisc-del':
+    case 'nft-loss-add':
+    case 'nft-chain-del':
+    case 'nft-partition':
+    case 'nft-table-del':
+      return describeFaultOp(op);
   }
 }

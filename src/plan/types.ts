@@ -1,3 +1,4 @@
+import type { NetemOptions, TbfOptions } from '../netlink/tc.js';
 import type { ResolvedLab, ResolvedRoute } from '../topology/types.js';
 
 /**
@@ -43,13 +44,29 @@ export interface ObservedNamespace {
   routes: ObservedRoute[];
   /** Current values of the sysctls the desired lab or the ledger names, dotted keys. */
   sysctls: Record<string, string>;
+  /** Root qdiscs of the devices (`tc qdisc show`), when the faults layer read them; unknown when absent. */
+  qdiscs?: ObservedQdisc[];
+  /** Chains of the lab's nftables table (`nft list table inet nslab_LAB`), when read ([] without the table). */
+  nftChains?: string[];
 }
+
+/** A device's root qdisc; `qdisc` is filled in for the kinds nslab sets (tbf, netem). */
+export interface ObservedQdisc {
+  dev: string;
+  kind: string;
+  qdisc?: Qdisc;
+}
+
+/** A root qdisc nslab sets for an impairment: a token bucket for a rate, netem for delay, jitter and loss. */
+export type Qdisc = ({ kind: 'tbf' } & TbfOptions) | ({ kind: 'netem' } & NetemOptions);
 
 export interface ObservedState {
   /** Names of the named network namespaces that exist now (`ip netns list`). */
   namespaces: string[];
   /** Per node name (`host` included when the lab uses it): the state inside that node's namespace, when it exists. */
   nodes: Record<string, ObservedNamespace>;
+  /** Whether this kernel has netem (sch_netem), when it was tried; unknown when absent. */
+  netem?: boolean;
 }
 
 /**
@@ -123,7 +140,32 @@ export type Op =
   /** `sysctl -w KEY=VALUE` inside the namespace; `previous` is the value read before, for rollback and `down`. */
   | ({ op: 'sysctl-set'; key: string; value: string; previous?: string } & OpTarget)
   /** A node's `exec:` command, run with `sh -c` inside its namespace after everything else. */
-  | ({ op: 'exec'; command: string } & OpTarget);
+  | ({ op: 'exec'; command: string } & OpTarget)
+  | FaultOp;
+
+/** Operations of impairments and partitions (planned in plan/faults.ts, run by src/faults). */
+export type FaultOp =
+  /** `tc qdisc replace dev DEV root tbf|netem ...` */
+  | ({ op: 'qdisc-replace'; dev: string; qdisc: Qdisc } & OpTarget)
+  /** `tc qdisc del dev DEV root`: the device gets its default qdisc back. */
+  | ({ op: 'qdisc-del'; dev: string } & OpTarget)
+  /**
+   * `nft 'add chain inet TABLE loss_out_500_DEV { type filter hook postrouting priority 0; }; add rule ...
+   * oifname DEV numgen random mod 100 < 5 drop'` (`in`: prerouting, iifname), the loss of a kernel without netem.
+   */
+  | ({
+      op: 'nft-loss-add';
+      table: string;
+      dev: string;
+      direction: 'out' | 'in';
+      basisPoints: number;
+    } & OpTarget)
+  /** `nft 'delete chain inet TABLE CHAIN'` */
+  | ({ op: 'nft-chain-del'; table: string; chain: string } & OpTarget)
+  /** `nft 'add chain inet TABLE partition_in { type filter hook input priority 0; }; add rule ... ip saddr { OTHERS } drop'` */
+  | ({ op: 'nft-partition'; table: string; drop: string[] } & OpTarget)
+  /** `nft 'delete table inet TABLE'` */
+  | ({ op: 'nft-table-del'; table: string } & OpTarget);
 
 export type OpKind = Op['op'];
 

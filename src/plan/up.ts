@@ -21,6 +21,7 @@ import {
   sameSysctl,
   targetOf,
 } from './common.js';
+import { planImpairments } from './faults.js';
 import type {
   Ledger,
   ObservedLink,
@@ -59,7 +60,8 @@ function where(t: OpTarget): string {
  *
  * Order: namespaces (`ip netns add`, `lo up`), bridges, veth pairs, `ip link set`, sysctls, `ip addr del`,
  * `ip addr add`, `ip route del`, `ip route add|replace`, `ip link del` of links gone from the file, `ip netns del`
- * of nodes gone from the file, then the `exec:` commands of nodes whose namespace this plan creates.
+ * of nodes gone from the file, impairments (`tc qdisc`, nftables loss rules), then the `exec:` commands of nodes
+ * whose namespace this plan creates.
  * Host operations have `ns: null`. Devices carry the ownership alias; devices without it (and not in the ledger),
  * their addresses, and routes the lab did not add are never deleted. A desired interface name already taken by
  * such a device throws a {@link PlanError}.
@@ -98,6 +100,7 @@ class UpPlanner {
     routeAdd: [] as Op[],
     linkDel: [] as Op[],
     nsDel: [] as Op[],
+    impair: [] as Op[],
     exec: [] as Op[],
   };
 
@@ -146,6 +149,11 @@ class UpPlanner {
       const node = this.applied?.nodes.find((n) => n.netns === ns)?.name ?? ns;
       this.out.nsDel.push({ op: 'netns-del', node, ns });
     }
+    // Impairments of the lab's interfaces (tc qdiscs, nftables loss rules): see plan/faults.ts.
+    this.out.impair = planImpairments(this.desired, this.observed, {
+      namespace: (node) => this.created.has(node),
+      device: (node, dev) => this.fresh.has(endpointKey(node, dev)),
+    });
     for (const node of this.desired.nodes) {
       if (!this.created.has(node.name)) continue;
       for (const command of node.exec) this.out.exec.push({ op: 'exec', ...targetOf(node), command });

@@ -1,5 +1,6 @@
 import { assignAddresses, DEFAULT_IPV4_POOL } from './addressing.js';
 import { didYouMean, type Problem, TopologyError } from './errors.js';
+import { resolveFaults } from './faults.js';
 import {
   addressFamily,
   canonicalAddress,
@@ -108,6 +109,7 @@ export function resolveTopology(spec: TopologyFile, locate: Locate, file?: strin
   }
   if (problems.length === 0) addAutoRoutes(lab, segments, (name) => locate(routingPath(ctx, name)));
   lab.expect = (spec.expect ?? []).flatMap((_, i) => resolveExpectation(ctx, i));
+  resolveFaults(spec, lab, locate, ctx.fail);
 
   if (problems.length > 0) {
     problems.sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { impairSchema, timelineSchema } from './faults.js';
 import { isAddress, parseCidr } from './ip.js';
 
 /**
@@ -142,6 +143,7 @@ const endpointObject = z.strictObject({
   ipv6: z.union([ipv6, z.array(ipv6)]).optional(),
   mac: checked(macProblem).optional(),
   mtu: mtu.optional(),
+  impair: impairSchema.optional(),
 });
 
 /** Why `text` is not a `node:interface` endpoint, or undefined when it is. */
@@ -164,6 +166,7 @@ const link = z
     ipv4: perEndpoint(ipv4, 4).optional(),
     ipv6: perEndpoint(ipv6, 6).optional(),
     mtu: mtu.optional(),
+    impair: impairSchema.optional(),
   })
   .describe('A veth pair between two nodes.');
 
@@ -209,6 +212,7 @@ export const topologySchema = z.strictObject({
     .describe("Prepended to node names to form namespace names; '' when not given."),
   routing: routing.optional(),
   expect: z.array(expectation).optional(),
+  timeline: timelineSchema.optional(),
   topology: z.strictObject({
     defaults: defaults.optional(),
     nodes: z.record(name, node.nullable()),

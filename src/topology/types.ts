@@ -3,6 +3,7 @@
  * Every layer after `topology` (plan, apply, probe, explain, render, lab) reads only these types,
  * never the raw YAML.
  */
+import type { Impairment, TimelineEvent } from './faults.js';
 
 /** A place in a topology file, 1-based, for messages such as `seed.nslab.yml:12:7`. */
 export interface SourcePos {
@@ -55,6 +56,8 @@ export interface ResolvedInterface {
   master?: string;
   /** True for addresses the resolver allocated from a pool rather than read from the file. */
   autoAddressed?: boolean;
+  /** What the interface does to packets leaving it (`impair:`), applied with tc (see plan/faults.ts). */
+  impair?: Impairment;
   pos?: SourcePos;
 }
 
@@ -115,4 +118,6 @@ export interface ResolvedLab {
   expect: Expectation[];
   /** `routing: auto` at the top level. */
   routing?: 'auto' | 'static';
+  /** Timed fault events (`timeline:`), played by `nslab play`; absent when the file has none. */
+  timeline?: TimelineEvent[];
 }

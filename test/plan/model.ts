@@ -1,6 +1,8 @@
 // A small model of the kernel for plan tests: applies ops to an ObservedState the way the kernel would, and
 // refuses what the kernel refuses (EEXIST, missing device, gateway not on a connected subnet, device down...),
 // so that an op order that could not run fails here too.
+
+import { lossChain } from '../../src/plan/faults.js';
 import type {
   ObservedLink,
   ObservedNamespace,
@@ -46,6 +48,7 @@ function removeDevice(s: KernelModel, node: string, name: string): void {
     n.links = n.links.filter((l) => l.name !== name);
     n.addrs = n.addrs.filter((a) => a.dev !== name);
     n.routes = n.routes.filter((r) => r.dev !== name);
+    if (n.qdiscs) n.qdiscs = n.qdiscs.filter((q) => q.dev !== name);
   }
   const key = `${node}/${name}`;
   const peer = s.peers?.[key];
@@ -222,6 +225,42 @@ function step(s: KernelModel, op: Op): void {
       space(s, op);
       s.executed ??= [];
       s.executed.push(`${op.node}: ${op.command}`);
+      return;
+    }
+    case 'qdisc-replace': {
+      const n = space(s, op);
+      device(n, op, op.dev);
+      n.qdiscs = [
+        ...(n.qdiscs ?? []).filter((q) => q.dev !== op.dev),
+        { dev: op.dev, kind: op.qdisc.kind, qdisc: op.qdisc },
+      ];
+      return;
+    }
+    case 'qdisc-del': {
+      const n = space(s, op);
+      device(n, op, op.dev);
+      if (!n.qdiscs?.some((q) => q.dev === op.dev)) fail(op, `ENOENT: ${op.dev} has only its default qdisc`);
+      n.qdiscs = n.qdiscs.filter((q) => q.dev !== op.dev);
+      return;
+    }
+    case 'nft-loss-add':
+    case 'nft-partition': {
+      const n = space(s, op);
+      const chain =
+        op.op === 'nft-partition' ? 'partition_in' : lossChain(op.direction, op.dev, op.basisPoints);
+      n.nftChains = [...new Set([...(n.nftChains ?? []), chain])];
+      return;
+    }
+    case 'nft-chain-del': {
+      const n = space(s, op);
+      if (!n.nftChains?.includes(op.chain)) fail(op, `ENOENT: no chain ${op.chain}`);
+      n.nftChains = n.nftChains.filter((c) => c !== op.chain);
+      return;
+    }
+    case 'nft-table-del': {
+      const n = space(s, op);
+      if (n.nftChains === undefined) fail(op, `ENOENT: no table ${op.table}`);
+      delete n.nftChains;
       return;
     }
   }

@@ -24,7 +24,14 @@ describe('JSON Schema', () => {
     assert.ok(s.description.length > 0);
     assert.deepEqual(s.required, ['name', 'topology']);
     assert.equal(s.additionalProperties, false);
-    assert.deepEqual(Object.keys(s.properties).sort(), ['expect', 'name', 'prefix', 'routing', 'topology']);
+    assert.deepEqual(Object.keys(s.properties).sort(), [
+      'expect',
+      'name',
+      'prefix',
+      'routing',
+      'timeline',
+      'topology',
+    ]);
     assert.deepEqual(Object.keys(s.properties.topology.properties!).sort(), ['defaults', 'links', 'nodes']);
   });
 });
