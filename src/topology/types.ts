@@ -103,6 +103,12 @@ export interface Expectation {
   pos?: SourcePos;
 }
 
+/** A problem of the file that does not stop the lab (the lab is built; some pings may not work as hoped). */
+export interface LabWarning {
+  pos?: SourcePos;
+  message: string;
+}
+
 export interface ResolvedLab {
   name: string;
   /** Prefix prepended to node names to form namespace names ('' when none). */
@@ -115,4 +121,6 @@ export interface ResolvedLab {
   expect: Expectation[];
   /** `routing: auto` at the top level. */
   routing?: 'auto' | 'static';
+  /** Problems found while resolving that do not stop the lab (`routing: auto` finding no route, ...). */
+  warnings?: LabWarning[];
 }
