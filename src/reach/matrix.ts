@@ -205,6 +205,9 @@ export function judgeExpectations(lab: ResolvedLab, m: ReachMatrix): Expectation
     }
     const addrs = results.map((r) => r.to).join(', ');
     const target = isAddress(x.to) ? x.to : `${x.to} (${addrs})`;
+    // A literal address is said once: `a cannot reach 10.0.9.9: no reply`.
+    const why = (list: ReachResult[]) =>
+      list.map((r) => (isAddress(x.to) ? failureReason(r) : failureText(r))).join('; ');
     if (x.reach) {
       const bad = results.filter((r) => r.verdict !== 'reached');
       if (bad.length > 0)
@@ -231,6 +234,6 @@ export function judgeExpectations(lab: ResolvedLab, m: ReachMatrix): Expectation
         false,
         `${x.from} reaches ${ok.map((r) => r.to).join(', ')}, but the file expects ${x.to} to be unreachable`,
       );
-    return done(true, `${x.from} cannot reach ${x.to}: ${results.map(failureText).join('; ')}`);
+    return done(true, `${x.from} cannot reach ${x.to}: ${why(results)}`);
   });
 }

@@ -125,7 +125,7 @@ describe('check --predict and explain need no root and no kernel', () => {
     assert.equal(r.status, 1);
     assert.match(r.stdout, /✘/);
     const e = nslab(['explain', file, 'ns0', '10.1.20.2']);
-    assert.equal(e.status, 0);
+    assert.equal(e.status, 1, 'explain exits 1 when the pair does not reach');
     assert.match(
       e.stdout,
       /ns0 has no route to 10\.1\.20\.2 \(10\.1\.20\.0\/24\): the kernel answers 'Network is unreachable'/,
