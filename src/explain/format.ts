@@ -49,7 +49,7 @@ export function formatExplanation(e: Explanation): string {
   const failed = e.failure?.direction;
   lines.push(`  request: ${formatPath(e.forward)}${failed === 'forward' ? ' ✗' : ''}`);
   if (e.back.length > 0) lines.push(`  reply:   ${formatPath(e.back)}${failed === 'back' ? ' ✗' : ''}`);
-  if (e.forward.length > 1)
+  if (e.back.length > 0)
     lines.push(
       `  ${crossing('request', e.forward)}${e.back.length > 1 ? `; ${crossing('reply', e.back)}` : ''}`,
     );
