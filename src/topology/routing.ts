@@ -2,6 +2,9 @@ import { parseCidr, prefixContains } from './ip.js';
 import type { Segment } from './segments.js';
 import type { LabWarning, ResolvedLab, ResolvedNode, SourcePos } from './types.js';
 
+/** Warnings about unrouted subnets printed per family before the rest is summed up in one. */
+const MAX_ROUTING_WARNINGS = 5;
+
 /** Longest path, in hops, that the kernel's default TTL of 64 still serves with some margin. */
 export const TTL_HOPS_LIMIT = 60;
 
@@ -135,7 +138,8 @@ function subnetText(lab: ResolvedLab, sub: Subnet): string {
 /**
  * One warning per group of subnets that the same auto nodes get no route to: no path leads there through nodes
  * that forward (an auto node on several subnets, or a static node whose file turns forwarding on, for its own
- * subnets only). Nodes with a default route in the file are left out: it may lead there.
+ * subnets only). `missing` leaves out nodes with a default route (the file's or a computed one): it may lead
+ * there.
  */
 function unroutedWarnings(
   lab: ResolvedLab,
@@ -155,17 +159,25 @@ function unroutedWarnings(
     items.length > max
       ? `${items.slice(0, max - 1).join(', ')} and ${items.length - max + 1} more`
       : items.join(', ');
-  return [...groups.values()].map((g) => {
+  const all = [...groups.values()];
+  const why =
+    'no path leads there through nodes that forward (auto nodes on several subnets; static nodes with ' +
+    'forwarding on, for their own subnets): add routes, turn forwarding on, or make the node in the way auto';
+  const out: LabWarning[] = all.slice(0, MAX_ROUTING_WARNINGS).map((g) => {
     const names = g.nodes.map((n) => lab.nodes[n].name);
     const nets = g.subnets.map((s) => subnetText(lab, subnets[s]));
     return {
       pos: routingPos(names[0]),
-      message:
-        `routing: auto gives ${list(names, 6)} no IPv${family} route to ${list(nets, 4)}: no path leads there ` +
-        `through nodes that forward (an auto node on several subnets, or a static node with forwarding on, ` +
-        `for its own subnets); add routes, turn forwarding on, or make the node in the way auto`,
+      message: `routing: auto gives ${list(names, 6)} no IPv${family} route to ${list(nets, 4)}: ${why}`,
     };
   });
+  const rest = all.slice(MAX_ROUTING_WARNINGS);
+  if (rest.length > 0) {
+    const nodes = new Set(rest.flatMap((g) => g.nodes)).size;
+    const nets = new Set(rest.flatMap((g) => g.subnets)).size;
+    out.push({ message: `routing: auto gives ${nodes} more nodes no IPv${family} route to ${nets} subnets` });
+  }
+  return out;
 }
 
 /**
@@ -218,8 +230,8 @@ export function addAutoRoutes(
     const via: string[] = nodes.map(() => '');
     const dev: string[] = nodes.map(() => '');
     const candidates: (Collapsible | undefined)[] = nodes.map(() => undefined);
-    // Subnet -> auto nodes (in order) that get no route to it.
-    const missing = new Map<number, number[]>();
+    // Auto node -> the subnets it gets no route to (none once it has a default route).
+    const missingBy = new Map<number, number[]>();
     const dflt = family === 4 ? '0.0.0.0/0' : '::/0';
 
     nodes.forEach((src, s) => {
@@ -262,24 +274,21 @@ export function addAutoRoutes(
           }
         }
       }
-      if (!own.has(dflt)) {
-        const written = src.routes.filter((r) => !r.auto && r.family === family && r.table === undefined);
-        const covered = (network: string) => {
-          const [addr, len] = network.split('/');
-          return written.some(
-            (r) => Number(r.dst.split('/')[1]) <= Number(len) && prefixContains(r.dst, addr),
-          );
-        };
-        subnets.forEach((sub, i) => {
-          if (own.has(sub.network) || covered(sub.network)) return;
-          const list = missing.get(i);
-          if (list) list.push(s);
-          else missing.set(i, [s]);
-        });
-      }
+      const written = src.routes.filter((r) => !r.auto && r.family === family && r.table === undefined);
+      const covered = (network: string) => {
+        const [addr, len] = network.split('/');
+        return written.some((r) => Number(r.dst.split('/')[1]) <= Number(len) && prefixContains(r.dst, addr));
+      };
+      const unrouted = subnets.flatMap((sub, i) => (own.has(sub.network) || covered(sub.network) ? [] : [i]));
+      if (unrouted.length > 0) missingBy.set(s, unrouted);
       candidates[s] = collapsible(src, first, family, pos);
     });
     applyDefaults(lab, family, candidates);
+    const missing = new Map<number, number[]>();
+    for (const [node, subs] of missingBy) {
+      if (nodes[node].routes.some((r) => r.dst === dflt && r.table === undefined)) continue;
+      for (const sub of subs) missing.set(sub, [...(missing.get(sub) ?? []), node]);
+    }
     warnings.push(...unroutedWarnings(lab, family, subnets, missing, routingPos));
   }
   if (warnings.length > 0) lab.warnings = [...(lab.warnings ?? []), ...warnings];
