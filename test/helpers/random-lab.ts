@@ -107,13 +107,19 @@ export function randomLab(seed: number, opts: { prefix?: string; ipv6?: boolean 
       const members: { node: string; v4: string; v6?: string }[] = [];
       for (const r of new Set(attached)) {
         const a = addr(n, host++);
-        links.push([{ node: `r${r}`, iface: ifName(`r${r}`), ...a }, { node: sw, iface: ifName(sw) }]);
+        links.push([
+          { node: `r${r}`, iface: ifName(`r${r}`), ...a },
+          { node: sw, iface: ifName(sw) },
+        ]);
         members.push({ node: `r${r}`, v4: a.v4.split('/')[0], v6: a.v6?.split('/')[0] });
       }
       for (let k = 0; k < count; k++) {
         const h = `h${hosts++}`;
         const a = addr(n, host++);
-        links.push([{ node: h, iface: ifName(h), ...a }, { node: sw, iface: ifName(sw) }]);
+        links.push([
+          { node: h, iface: ifName(h), ...a },
+          { node: sw, iface: ifName(sw) },
+        ]);
         hostKinds.set(h, rnd() < 0.6 ? 'auto' : 'static');
         gwOf.set(h, { v4: members[0].v4, v6: members[0].v6 });
         members.push({ node: h, v4: a.v4.split('/')[0], v6: a.v6?.split('/')[0] });
