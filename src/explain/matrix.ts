@@ -4,7 +4,7 @@ import type { ResolvedLab } from '../topology/types.js';
 import { sharedFailureKey } from './describe.js';
 import { explainCore, type Target } from './explain.js';
 import { LabModel } from './model.js';
-import { type TracedStop, Tracer } from './trace.js';
+import { deliveredScratch, type TracedStop, Tracer } from './trace.js';
 import type { Direction, Explanation, Failure, MatrixOptions } from './types.js';
 
 /** The reachability result of an explanation: the explanation without its paths, notes and fixes. */
@@ -45,14 +45,15 @@ export function predictMatrix(lab: ResolvedLab, opts: MatrixOptions = {}): Reach
   const addrs = new Map(nodes.map((n) => [n, matrixTargets(m, n, opts)]));
   const shared: Shared = new Map();
   const results: ReachResult[] = [];
+  const [fwOut, bwOut] = [deliveredScratch(), deliveredScratch()];
   const predict = (from: string, t: Target, toNode: string | undefined) => {
     const { address, family } = t;
-    const fw = tracer.trace(from, family, address);
+    const fw = tracer.trace(from, family, address, undefined, fwOut);
     if (!fw.delivered) {
       results.push(failed(m, from, t, toNode, shared, 'forward', address, fw.stop?.routers ?? 0, fw.stop));
       return;
     }
-    const bw = tracer.trace(fw.end, family, fw.src, address);
+    const bw = tracer.trace(fw.end, family, fw.src, address, bwOut);
     if (bw.delivered && bw.end === from) {
       const r: ReachResult = { from, to: address, family, verdict: 'reached' };
       if (toNode !== undefined) r.toNode = toNode;

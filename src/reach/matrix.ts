@@ -105,18 +105,25 @@ export function worstVerdict(a: Verdict, b: Verdict): Verdict {
  * `toNode`), rows in node order: the worst verdict over the node's addresses, and the routers crossed.
  */
 export function summarizeMatrix(m: ReachMatrix): MatrixCell[] {
-  const by = new Map<string, ReachResult[]>();
+  // Nested maps, not `from + to` keys: big matrices have 10⁵ results.
+  const by = new Map<string, Map<string, ReachResult[]>>();
   for (const r of m.results) {
     if (r.toNode === undefined || r.toNode === r.from) continue;
-    const key = `${r.from}\u0000${r.toNode}`;
-    const list = by.get(key);
+    let row = by.get(r.from);
+    if (!row) {
+      row = new Map();
+      by.set(r.from, row);
+    }
+    const list = row.get(r.toNode);
     if (list) list.push(r);
-    else by.set(key, [r]);
+    else row.set(r.toNode, [r]);
   }
   const cells: MatrixCell[] = [];
   for (const from of m.nodes) {
+    const row = by.get(from);
+    if (!row) continue;
     for (const toNode of m.nodes) {
-      const results = by.get(`${from}\u0000${toNode}`);
+      const results = row.get(toNode);
       if (!results) continue;
       let verdict: Verdict = 'reached';
       let hops: number | undefined;
