@@ -4,10 +4,15 @@
  */
 import type { ExplainOptions, MatrixOptions } from '../explain/types.js';
 import type { PingMatrixOptions } from '../probe/matrix.js';
-import { neighbourLimit, neighbourLimitSysctl, neighbourTableStats } from '../probe/neigh.js';
+import {
+  type NeighbourTableStats,
+  neighbourLimit,
+  neighbourLimitSysctl,
+  neighbourTableStats,
+} from '../probe/neigh.js';
 import { judgeExpectations } from '../reach/matrix.js';
 import { neighbourWarnings } from '../reach/neighbours.js';
-import type { ExpectationResult, ReachMatrix, Verdict } from '../reach/types.js';
+import type { ExpectationResult, Family, ReachMatrix, Verdict } from '../reach/types.js';
 import type { LabWarning, ResolvedLab } from '../topology/types.js';
 
 /** A ping whose live answer differs from what the file predicts. */
@@ -121,23 +126,27 @@ export function labWarnings(lab: ResolvedLab): LabWarning[] {
 }
 
 /**
- * Runs `ping` with the kernel's neighbour-table overflow counters read before and after: when they rose, lost
- * pings may be the table, not the lab, and the matrix says so in `warnings`.
+ * Runs `ping` with the kernel's neighbour-table overflow counters (`stats`, from /proc/net/stat) read before
+ * and after: when they rose, lost pings may be the table, not the lab, and the matrix says so in `warnings`.
  */
-export async function pingWatchingNeighbours(ping: () => Promise<ReachMatrix>): Promise<ReachMatrix> {
+export async function pingWatchingNeighbours(
+  ping: () => Promise<ReachMatrix>,
+  stats: (family: Family) => NeighbourTableStats | undefined = neighbourTableStats,
+  limit: (family: Family) => number | undefined = neighbourLimit,
+): Promise<ReachMatrix> {
   const fams = [4, 6] as const;
-  const before = fams.map((f) => neighbourTableStats(f));
+  const before = fams.map((f) => stats(f));
   const m = await ping();
   fams.forEach((f, i) => {
     const a = before[i];
-    const b = neighbourTableStats(f);
+    const b = stats(f);
     if (!a || !b || b.tableFulls <= a.tableFulls) return;
     const lost = m.results.filter((r) => r.family === f && r.verdict === 'lost').length;
     const note =
       `the kernel's IPv${f} neighbour table was full ${b.tableFulls - a.tableFulls} time(s) during the run ` +
       `(table_fulls in /proc/net/stat/${f === 4 ? 'arp_cache' : 'ndisc_cache'}, ${b.entries} entries now): ` +
       `${lost > 0 ? `the ${lost} lost IPv${f} ping(s)` : 'lost pings'} may be the table overflowing, not the lab. ` +
-      `Raise ${neighbourLimitSysctl(f)} (now ${neighbourLimit(f) ?? 'unknown'}) on the host.`;
+      `Raise ${neighbourLimitSysctl(f)} (now ${limit(f) ?? 'unknown'}) on the host.`;
     m.warnings = [...(m.warnings ?? []), note];
   });
   return m;

@@ -43,9 +43,10 @@ export function neighbourTableStats(family: Family): NeighbourTableStats | undef
 }
 
 /**
- * The cap of a family's neighbour table (`sysctl -n net.ipv4.neigh.default.gc_thresh3`). The kernel has one
- * table per family for all namespaces: every namespace's `neigh.default.gc_thresh3` reads and writes the same
- * value, so a sandbox cannot raise it for itself alone.
+ * The cap of a family's neighbour table (`sysctl -n net.ipv4.neigh.default.gc_thresh3`), as the initial
+ * namespace shows it; undefined elsewhere. The kernel has one table per family for all namespaces, and the cap
+ * is set only in the initial namespace: a new namespace has no `neigh.default` (older kernels show the same
+ * variable there), so a sandbox cannot raise it for itself alone.
  */
 export function neighbourLimit(family: Family): number | undefined {
   try {
