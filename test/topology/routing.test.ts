@@ -13,37 +13,7 @@ import { TopologyError } from '../../src/topology/errors.js';
 import { parseTopology } from '../../src/topology/load.js';
 import type { ResolvedLab } from '../../src/topology/types.js';
 import { randomLab } from '../helpers/random-lab.js';
-
-/** h1 — r1, h2 — r2, h3 — r3 in a triangle of routers; r1 and r2 auto, r3 static with forwarding and routes. */
-export const TRIANGLE = `name: triangle
-routing: auto
-topology:
-  nodes:
-    h1: {}
-    h2: {}
-    r1: {}
-    r2: {}
-    r3:
-      routing: static
-      sysctls: { net.ipv4.ip_forward: 1 }
-      routes:
-        - { dst: 10.0.1.0/24, via: 10.0.13.1 }
-        - { dst: 10.0.2.0/24, via: 10.0.23.2 }
-    h3:
-      routing: static
-      routes: [{ dst: default, via: 10.0.3.1 }]
-  links:
-    - { endpoints: ["h1:eth0", "r1:e0"], ipv4: [10.0.1.10/24, 10.0.1.1/24] }
-    - { endpoints: ["h2:eth0", "r2:e0"], ipv4: [10.0.2.10/24, 10.0.2.1/24] }
-    - { endpoints: ["h3:eth0", "r3:e0"], ipv4: [10.0.3.10/24, 10.0.3.1/24] }
-    - { endpoints: ["r1:e12", "r2:e21"], ipv4: [10.0.12.1/24, 10.0.12.2/24] }
-    - { endpoints: ["r1:e13", "r3:e31"], ipv4: [10.0.13.1/24, 10.0.13.3/24] }
-    - { endpoints: ["r2:e23", "r3:e32"], ipv4: [10.0.23.2/24, 10.0.23.3/24] }
-expect:
-  - { from: h1, to: h3, reach: true, hops: 2 }
-  - { from: h2, to: h3, reach: true, hops: 2 }
-  - { from: h1, to: h2, reach: true, hops: 2 }
-`;
+import { TRIANGLE } from '../helpers/reach-labs.js';
 
 const node = (lab: ResolvedLab, name: string) => lab.nodes.find((n) => n.name === name)!;
 const routes = (lab: ResolvedLab, name: string) =>
