@@ -193,7 +193,7 @@ export function registerReach(program: Command): void {
         out(
           report.ok
             ? `${c.green('✔')} ${report.expectations.length} expectation(s) hold${agree}`
-            : `${c.red('✘')} ${failed} expectation(s) failed, ${report.findings.length} finding(s)`,
+            : `${c.red('✘')} ${failed} expectation(s) failed${report.predicted ? `, ${report.findings.length} finding(s)` : ''}`,
         );
       },
     );

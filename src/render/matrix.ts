@@ -119,6 +119,6 @@ export function formatExpectations(results: ExpectationResult[], opts: FormatOpt
     return `${mark} ${what}: ${r.message}`;
   });
   const held = results.filter((r) => r.holds).length;
-  lines.push(`${held} of ${results.length} expectation${results.length === 1 ? '' : 's'} hold`);
+  lines.push(`${held} of ${results.length} expectation${results.length === 1 ? ' holds' : 's hold'}`);
   return lines.join('\n');
 }
