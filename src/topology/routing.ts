@@ -88,12 +88,14 @@ function collapsible(
  */
 function applyDefaults(lab: ResolvedLab, family: 4 | 6, candidates: (Collapsible | undefined)[]): void {
   const nodes = lab.nodes;
+  if (!candidates.some((c) => c !== undefined)) return;
+  // Interface addresses and gateways are canonical text: the address is the CIDR up to its slash.
   const ownerOf = new Map<string, number>();
   nodes.forEach((n, i) => {
     for (const iface of n.interfaces)
       for (const c of family === 4 ? iface.ipv4 : iface.ipv6) {
-        const a = parseCidr(c)?.address;
-        if (a && !ownerOf.has(a)) ownerOf.set(a, i);
+        const a = c.slice(0, c.indexOf('/'));
+        if (!ownerOf.has(a)) ownerOf.set(a, i);
       }
   });
   const dflt = family === 4 ? '0.0.0.0/0' : '::/0';
@@ -274,13 +276,22 @@ export function addAutoRoutes(
           }
         }
       }
-      const written = src.routes.filter((r) => !r.auto && r.family === family && r.table === undefined);
-      const covered = (network: string) => {
-        const [addr, len] = network.split('/');
-        return written.some((r) => Number(r.dst.split('/')[1]) <= Number(len) && prefixContains(r.dst, addr));
-      };
-      const unrouted = subnets.flatMap((sub, i) => (own.has(sub.network) || covered(sub.network) ? [] : [i]));
-      if (unrouted.length > 0) missingBy.set(s, unrouted);
+      // Every subnet the search reached is routed or the node's own: only the others need a look.
+      let reached = 0;
+      for (let i = 0; i < subnets.length; i++) if (routed[i] === stamp) reached += 1;
+      if (reached < subnets.length) {
+        const written = src.routes.filter((r) => !r.auto && r.family === family && r.table === undefined);
+        const covered = (network: string) => {
+          const [addr, len] = network.split('/');
+          return written.some(
+            (r) => Number(r.dst.split('/')[1]) <= Number(len) && prefixContains(r.dst, addr),
+          );
+        };
+        const unrouted = subnets.flatMap((sub, i) =>
+          routed[i] === stamp || own.has(sub.network) || covered(sub.network) ? [] : [i],
+        );
+        if (unrouted.length > 0) missingBy.set(s, unrouted);
+      }
       candidates[s] = collapsible(src, first, family, pos);
     });
     applyDefaults(lab, family, candidates);
