@@ -30,7 +30,6 @@ describe('reachability from the command line, without root', () => {
     const r = nslab(['explain', bad, 'ns0', 'ns1']);
     assert.equal(r.status, 1);
     assert.match(r.stdout, /no reply, at host: forwarding disabled/);
-    assert.equal(nslab(['explain', bad, 'ns0', 'ns1', '--json']).status, 1);
     const none = nslab(['explain', ok, 'ns0', 'nope']);
     assert.equal(none.status, 2);
     assert.match(none.stderr, /nope is neither an address nor a node/);
@@ -99,9 +98,6 @@ describe('reachability from the command line, live', { skip: skipUnlessRoot }, (
       const r = nslab(['ping', 'pinged', '--host-netns', sandbox, '--timeout', '300']);
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stdout, /\n6\/8 pings reached \(75%\), 2 failed; 4 of 6 node pairs\n$/);
-      const json = nslab(['ping', 'pinged', '--host-netns', sandbox, '--timeout', '300', '--json']);
-      assert.equal(json.status, 1);
-      assert.equal(JSON.parse(json.stdout).results.length, 8);
       const check = nslab(['check', 'pinged', '--host-netns', sandbox, '--timeout', '300', '--json']);
       assert.equal(check.status, 0, 'no expectation, and the prediction agrees: the check holds');
     } finally {
