@@ -10,7 +10,7 @@ import {
   neighbourLimitSysctl,
   neighbourTableStats,
 } from '../probe/neigh.js';
-import { judgeExpectations } from '../reach/matrix.js';
+import { judgeExpectations, routers } from '../reach/matrix.js';
 import { neighbourWarnings } from '../reach/neighbours.js';
 import type { ExpectationResult, Family, ReachMatrix, Verdict } from '../reach/types.js';
 import type { LabWarning, ResolvedLab } from '../topology/types.js';
@@ -76,10 +76,6 @@ export function liveAssumptions(hostValues: Record<string, string | undefined>):
   return { assume: { host: v } };
 }
 
-function routers(n: number | undefined): string {
-  return `${n} router${n === 1 ? '' : 's'}`;
-}
-
 /**
  * Compares the live matrix with the predicted one: reached versus not reached, and, when both reached, the
  * routers the reply crossed (the live count comes from the reply's TTL, so it is compared with the predicted
@@ -113,7 +109,7 @@ export function compareMatrices(predicted: ReachMatrix, observed: ReachMatrix): 
     } else if (live && r.hops !== undefined && r.hops !== p.hops) {
       base.message =
         `${r.from} reaches ${target}, the reply across ${routers(r.hops)} (ttl=${r.replyTtl}); ` +
-        `the file predicts the reply across ${routers(p.hops)}`;
+        `the file predicts the reply across ${routers(p.hops ?? 0)}`;
       findings.push(base);
     }
   }

@@ -158,7 +158,8 @@ export function matrixCounts(m: ReachMatrix, keep = 10): MatrixCounts {
   return { pings: m.results.length, reached, failed: m.results.length - reached, failures };
 }
 
-function routers(n: number): string {
+/** `1 router`, `2 routers`. */
+export function routers(n: number): string {
   return `${n} router${n === 1 ? '' : 's'}`;
 }
 
