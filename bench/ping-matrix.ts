@@ -18,7 +18,8 @@ import { spawnSync } from 'node:child_process';
 import { NetnsHandle } from '../src/netns/handle.js';
 import { deleteNamedNetns, listNamedNetns } from '../src/netns/named.js';
 import { probe } from '../src/probe/icmp.js';
-import type { ProbeResult, ProbeTarget } from '../src/probe/types.js';
+import type { ProbeTarget } from '../src/probe/types.js';
+import type { ReachResult } from '../src/reach/types.js';
 
 const n = Number(process.argv[2] ?? 100);
 const sample = Number(process.argv[3] ?? 30);
@@ -50,9 +51,9 @@ function build(router: NetnsHandle): NetnsHandle[] {
   return leaves;
 }
 
-function tally(results: ProbeResult[]): string {
+function tally(results: ReachResult[]): string {
   const counts = { reached: 0, lost: 0, unreachable: 0 };
-  for (const r of results) counts[r.status] += 1;
+  for (const r of results) counts[r.verdict] += 1;
   return `${counts.reached} reached, ${counts.lost} lost, ${counts.unreachable} unreachable`;
 }
 
@@ -93,7 +94,7 @@ try {
   const warmS = (performance.now() - t) / 1000;
   console.log(`nslab probe, warm:                  ${pairs} pairs in ${warmS.toFixed(3)} s: ${tally(warm)}`);
   const hops = new Set(
-    warm.filter((r) => r.status === 'reached').map((r) => `ttl ${r.replyTtl} (${r.hops} hop)`),
+    warm.filter((r) => r.verdict === 'reached').map((r) => `ttl ${r.replyTtl} (${r.hops} hop)`),
   );
   console.log(`replies seen with: ${[...hops].join(', ')}`);
 

@@ -12,18 +12,13 @@
 export { ApplyError } from './apply/execute.js';
 export { explain, explainAll } from './explain/explain.js';
 export { formatExplanation, formatPath } from './explain/format.js';
-export { checkExpectations as predictExpectations, predictMatrix } from './explain/matrix.js';
+export { predictMatrix } from './explain/matrix.js';
 export {
-  type ExpectationResult,
   ExplainError,
   type ExplainOptions,
   type Explanation,
-  type Failure,
   type Hop,
   type MatrixOptions,
-  type PredictedMatrix,
-  type PredictedPair,
-  type Verdict,
 } from './explain/types.js';
 export type { PlayedEvent } from './faults/timeline.js';
 export { type DemoEvent, runDemo, tutorialTopology } from './lab/demo.js';
@@ -40,7 +35,7 @@ export {
   type UpOptions,
   type UpResult,
 } from './lab/lab.js';
-export { type CheckReport, compareMatrices, type Finding } from './lab/reach.js';
+export { type CheckOptions, type CheckReport, compareMatrices, type Finding } from './lab/reach.js';
 export type { WaitOptions } from './lab/waits.js';
 export type { RouteInfo } from './netlink/route.js';
 export { NetlinkError } from './netlink/socket.js';
@@ -49,18 +44,20 @@ export { listNamedNetns, NetnsError } from './netns/named.js';
 export { PlanError } from './plan/common.js';
 export { describeOp, formatOp } from './plan/format.js';
 export type { Ledger, ObservedState, Op, Plan } from './plan/types.js';
-export { formatExpectations, formatMatrix } from './probe/format.js';
 export { probe } from './probe/icmp.js';
-export { checkExpectations, pingMatrix } from './probe/matrix.js';
-export {
-  type ExpectationCheck,
-  type PingMatrix,
-  ProbeError,
-  type ProbeOptions,
-  type ProbeResult,
-  type ProbeStatus,
-  type ProbeTarget,
-} from './probe/types.js';
+export { type PingMatrixOptions, pingMatrix } from './probe/matrix.js';
+export { ProbeError, type ProbeOptions, type ProbeTarget } from './probe/types.js';
+export { judgeExpectations } from './reach/matrix.js';
+export type {
+  Direction,
+  ExpectationResult,
+  Failure,
+  Family,
+  MatrixCell,
+  ReachMatrix,
+  ReachResult,
+  Verdict,
+} from './reach/types.js';
 export {
   RENDER_FORMATS,
   type RenderFormat,
@@ -71,6 +68,12 @@ export {
   toPng,
   toSvg,
 } from './render/index.js';
+export {
+  formatExpectations,
+  formatMatrix,
+  formatMatrixLine,
+  formatMatrixSummary,
+} from './render/matrix.js';
 export { NslabError } from './sys/errors.js';
 export { TopologyError } from './topology/errors.js';
 export type { Impairment, ImpairSpec, TimelineAction, TimelineEvent } from './topology/faults.js';

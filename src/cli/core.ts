@@ -7,6 +7,7 @@ import { type DemoEvent, runDemo } from '../lab/demo.js';
 import { Lab, type LabStatus, privileged, requirePrivilege } from '../lab/lab.js';
 import { describeOp, formatOp } from '../plan/format.js';
 import type { Op, Plan } from '../plan/types.js';
+import { formatProblem } from '../topology/errors.js';
 import { topologyJsonSchemaText } from '../topology/schema.js';
 import { c, json, out, progress, warn, writeOutput } from './ui.js';
 
@@ -63,6 +64,8 @@ export function registerCore(program: Command): void {
     )
     .action(async (file: string, o: CommonOpts & { dryRun?: boolean }) => {
       const lab = await Lab.load(file, { hostNetns: o.hostNetns });
+      for (const w of o.json ? [] : lab.warnings())
+        warn(w.pos ? formatProblem({ pos: w.pos, message: w.message }) : w.message);
       const bar = o.json ? undefined : progress(`building ${lab.name}`);
       const r = await lab.up({
         dryRun: o.dryRun,

@@ -53,8 +53,10 @@ function gatewayScore(m: LabModel, n: string, family: Family, dst: string): numb
 
 /**
  * The best route to add on `node` towards `dst`: the destination's subnet via a neighbour on a connected segment
- * that leads there (preferring one that owns it, then one that forwards and gets there); never via `exclude`
- * (where the packet came from) nor via `avoid` (a gateway known to be dead).
+ * that leads there: one that owns it or forwards and gets there, before one that would need fixes of its own;
+ * among those, the one on the shortest path to `dst` in the lab graph (no roundabout through a farther router
+ * when the next one is a direct neighbour), then the better of the two. Never via `exclude` (where the packet
+ * came from) nor via `avoid` (a gateway known to be dead).
  */
 export function routeTo(
   m: LabModel,
@@ -85,7 +87,12 @@ function findRoute(
     );
     if (there) return { route: { dst: `${dst}/${bits}`, family, dev: i.name }, via: '' };
   }
-  let best: { score: number; via: string; dev: string } | undefined;
+  let best: { rank: number[]; via: string; dev: string } | undefined;
+  const hops = m.hopsTo(dst);
+  const better = (a: number[], b: number[]) => {
+    for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return a[k] < b[k];
+    return false;
+  };
   for (const i of nm.ifs.values()) {
     for (const j of m.segments[i.seg]) {
       if (j.node === node || j.node === exclude) continue;
@@ -96,7 +103,9 @@ function findRoute(
       );
       if (!gw) continue;
       const score = gatewayScore(m, j.node, family, dst);
-      if (score > 0 && (!best || score > best.score)) best = { score, via: gw.address, dev: i.name };
+      if (score === 0) continue;
+      const rank = [score >= 3 ? 0 : 1, hops.get(j.node) ?? Number.MAX_SAFE_INTEGER, -score];
+      if (!best || better(rank, best.rank)) best = { rank, via: gw.address, dev: i.name };
     }
   }
   if (!best) return undefined;

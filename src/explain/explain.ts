@@ -33,24 +33,18 @@ export function targets(m: LabModel, from: string, to: string, family?: Family):
 }
 
 /** The explanation for one address on a prepared model, with the patch that gets past its failure. */
-export function explainCore(
-  m: LabModel,
-  from: string,
-  to: string,
-  t: Target,
-): { e: Explanation; patch?: Patch } {
+export function explainCore(m: LabModel, from: string, t: Target): { e: Explanation; patch?: Patch } {
   const { address: dst, family } = t;
   const fw = simulate(m, from, family, dst);
   const e: Explanation = {
     from,
-    to,
+    to: dst,
     family,
-    dst,
-    ok: false,
     verdict: 'lost',
+    requestHops: fw.routers,
+    ok: false,
     forward: fw.hops,
     back: [],
-    hops: fw.routers,
     notes: fw.notes,
   };
   if (fw.src) e.src = fw.src;
@@ -77,10 +71,12 @@ export function explainCore(
       e.failure = { node: end, direction: 'back', reason: 'duplicate address', sentence };
     } else {
       e.ok = true;
-      e.verdict = 'reach';
+      e.verdict = 'reached';
+      e.hops = bw.routers;
       e.replyTtl = bw.ttl;
     }
   }
+  if (e.failure) e.reason = e.failure.reason;
   e.notes.push(...m.refused(e.forward, e.back));
   if (e.notes.length > 1) e.notes = [...new Set(e.notes)];
   const owner = fw.stop.kind === 'delivered' ? fw.hops[fw.hops.length - 1].node : m.holders(dst)[0]?.node;
@@ -100,14 +96,14 @@ function applyPatch(lab: ResolvedLab, p: Patch): ResolvedLab {
 }
 
 /** Applies fix after fix to a copy of the lab until the ping works; the list of fixes, or undefined when stuck. */
-function remedy(lab: ResolvedLab, opts: ExplainOptions, from: string, to: string, t: Target, first?: Patch) {
+function remedy(lab: ResolvedLab, opts: ExplainOptions, from: string, t: Target, first?: Patch) {
   const steps: string[] = [];
   let cur = lab;
   for (let p = first; p && (p.addRoute || p.removeRoute || p.sysctls) && steps.length < 16; ) {
     if (steps.includes(p.text)) return undefined;
     steps.push(p.text);
     cur = applyPatch(cur, p);
-    const next = explainCore(new LabModel(cur, opts), from, to, t);
+    const next = explainCore(new LabModel(cur, opts), from, t);
     if (next.e.ok) return steps;
     p = next.patch;
   }
@@ -138,8 +134,8 @@ function explainTargets(lab: ResolvedLab, from: string, to: string, opts: Explai
   const m = new LabModel(lab, opts);
   const list = targets(m, from, to, opts.family);
   return (first ? list.slice(0, 1) : list).map((t) => {
-    const { e, patch } = explainCore(m, from, to, t);
-    const steps = e.ok ? undefined : remedy(lab, opts, from, to, t, patch);
+    const { e, patch } = explainCore(m, from, t);
+    const steps = e.ok ? undefined : remedy(lab, opts, from, t, patch);
     if (steps) e.remedy = steps;
     return e;
   });

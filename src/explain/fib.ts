@@ -116,6 +116,19 @@ export class Fib {
     this.entries.push(e);
   }
 
+  /** The route `lookup` picks, without working out its ties and overlaps (for the tracer's many lookups). */
+  match(addr: bigint): FibEntry | undefined {
+    for (const len of this.lens) {
+      const net = addr & MASKS[this.family][len];
+      const list = this.byLen.get(len)!.get(netKey(this.family, net));
+      if (!list) continue;
+      let best: FibEntry | undefined;
+      for (const e of list) if (e.net === net && (!best || e.metric < best.metric)) best = e;
+      if (best) return best;
+    }
+    return undefined;
+  }
+
   /** Longest prefix match, then lowest metric, then the route added first (as the kernel does). */
   lookup(addr: bigint): Lookup | undefined {
     let found: Lookup | undefined;

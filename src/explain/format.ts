@@ -20,25 +20,39 @@ export function formatPath(hops: Hop[]): string {
   return elide(steps, 6, (n) => `... ${n} more ...`).join(' -> ');
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+/** The routers of a path: every node after the sender that passes the packet on. */
+function routersOf(hops: Hop[]): string[] {
+  return hops
+    .slice(1)
+    .filter((h) => h.outIf !== undefined && h.outIf !== 'lo')
+    .map((h) => h.node);
+}
+
+function crossing(what: string, hops: Hop[]): string {
+  const names = routersOf(hops);
+  return `${what} crosses ${names.length === 0 ? 'no router' : elide(names, 6, (n) => `... ${n} more ...`).join(', ')}`;
 }
 
 /**
  * Plain-text rendering of an explanation (the CLI adds colours): a verdict line, the request and reply paths hop by
- * hop (✗ where the packet stops), the routes used as `ip route` prints them, then the failure sentence, the fix,
- * every fix needed when more than one is, and notes.
+ * hop (✗ where the packet stops), the routers each crosses (they differ with asymmetric or equal-cost routes,
+ * and the reply's are the ones its TTL counts), the routes used as `ip route` prints them, then the failure
+ * sentence, the fix, every fix needed when more than one is, and notes.
  */
 export function formatExplanation(e: Explanation): string {
-  const target = e.to === e.dst ? e.dst : `${e.to} (${e.dst})`;
+  const target = e.toNode && e.toNode !== e.to ? `${e.toNode} (${e.to})` : e.to;
   const status =
-    e.verdict === 'reach'
-      ? `reachable across ${plural(e.hops, 'router')}, reply ttl=${e.replyTtl}`
+    e.verdict === 'reached'
+      ? `reachable, reply ttl=${e.replyTtl}`
       : `${e.verdict === 'lost' ? 'no reply' : 'unreachable'}, at ${e.failure?.node}: ${e.failure?.reason}`;
   const lines = [`${e.from} -> ${target}, IPv${e.family}${e.src ? ` from ${e.src}` : ''}: ${status}`];
   const failed = e.failure?.direction;
   lines.push(`  request: ${formatPath(e.forward)}${failed === 'forward' ? ' ✗' : ''}`);
   if (e.back.length > 0) lines.push(`  reply:   ${formatPath(e.back)}${failed === 'back' ? ' ✗' : ''}`);
+  if (e.back.length > 0)
+    lines.push(
+      `  ${crossing('request', e.forward)}${e.back.length > 1 ? `; ${crossing('reply', e.back)}` : ''}`,
+    );
   const seen = new Set<string>();
   const routes = [...e.forward, ...e.back].filter((h) => {
     const key = `${h.node} ${h.route}`;

@@ -1,181 +1,126 @@
-import { canonicalAddress, isAddress } from '../topology/ip.js';
-import type { Expectation, ResolvedLab } from '../topology/types.js';
+import { expectTargets, firstPerFamily } from '../reach/matrix.js';
+import type { ReachMatrix, ReachResult, Verdict } from '../reach/types.js';
+import type { ResolvedLab } from '../topology/types.js';
 import { sharedFailureKey } from './describe.js';
-import { explainCore, type Target, targets } from './explain.js';
+import { explainCore, type Target } from './explain.js';
 import { LabModel } from './model.js';
-import { type TracedStop, Tracer } from './trace.js';
-import {
-  type Direction,
-  type ExpectationResult,
-  ExplainError,
-  type Explanation,
-  type MatrixOptions,
-  type PredictedMatrix,
-  type PredictedPair,
-} from './types.js';
+import { deliveredScratch, type TracedStop, Tracer } from './trace.js';
+import type { Direction, Explanation, Failure, MatrixOptions } from './types.js';
 
-/** The matrix cell of one explanation (`to` is the target node). */
-export function toPair(e: Explanation, to: string): PredictedPair {
-  const p: PredictedPair = {
-    from: e.from,
-    to,
-    address: e.dst,
-    family: e.family,
-    verdict: e.verdict,
-    hops: e.hops,
-  };
-  if (e.replyTtl !== undefined) p.replyTtl = e.replyTtl;
-  if (e.failure) p.failure = e.failure;
-  return p;
+/** The reachability result of an explanation: the explanation without its paths, notes and fixes. */
+export function toResult(e: Explanation): ReachResult {
+  const r: ReachResult = { from: e.from, to: e.to, family: e.family, verdict: e.verdict };
+  if (e.toNode !== undefined) r.toNode = e.toNode;
+  if (e.hops !== undefined) r.hops = e.hops;
+  if (e.requestHops !== undefined) r.requestHops = e.requestHops;
+  if (e.replyTtl !== undefined) r.replyTtl = e.replyTtl;
+  if (e.reason !== undefined) r.reason = e.reason;
+  if (e.failure) r.failure = e.failure;
+  return r;
 }
 
 /** The addresses of `node` the matrix aims at: all of them, or the first of each family (IPv4 first). */
 function matrixTargets(m: LabModel, node: string, opts: MatrixOptions): Target[] {
   const all = m.addressesOf(node, opts.family);
-  if (opts.addresses !== 'first') return all;
-  return all.filter((t, i) => i === 0 || all[i - 1].family !== t.family);
+  return opts.addresses === 'first' ? firstPerFamily(all) : all;
 }
+
+type Shared = Map<string, { verdict: Verdict; failure: Failure }>;
 
 /**
  * Predicts every ping of the lab from the file alone: for each ordered pair of L3 nodes (host and netns nodes,
  * bridges that have addresses) and each address of the target on the lab's links (IPv4 and IPv6, or
- * `opts.family`; only the first of each family with `opts.addresses: 'first'`), the verdict, routers crossed and
- * reply TTL. Each echo request and reply is first traced without building its hops (`Tracer`, sharing route
- * lookups and paths per destination across senders). A pair that does not reach is simulated in full, which
- * gives the same failure, sentence and fix as `explain`, except when it ends where an earlier pair did with a
- * failure `describe` shares (no route at the sender, forwarding off): that failure is reused.
+ * `opts.family`; only the first of each family with `opts.addresses: 'first'`), the verdict, the routers the
+ * request and the reply cross, and the reply TTL; then (unless `opts.expectTargets` is false) the pings
+ * `lab.expect` needs that the sweep does not make. Each echo request and reply is first traced without building
+ * its hops (`Tracer`, sharing route lookups and paths per destination across senders). A pair that does not
+ * reach is simulated in full, which gives the same failure, sentence and fix as `explain`, except when it ends
+ * where an earlier pair did with a failure `describe` shares (no route at the sender, forwarding off): that
+ * failure is reused.
  */
-export function predictMatrix(lab: ResolvedLab, opts: MatrixOptions = {}): PredictedMatrix {
+export function predictMatrix(lab: ResolvedLab, opts: MatrixOptions = {}): ReachMatrix {
   const m = new LabModel(lab, opts);
   const tracer = new Tracer(m);
   const nodes = m.l3Nodes();
   const addrs = new Map(nodes.map((n) => [n, matrixTargets(m, n, opts)]));
-  const shared = new Map<string, Pick<PredictedPair, 'verdict' | 'failure'>>();
-  const pairs: PredictedPair[] = [];
+  const shared: Shared = new Map();
+  const results: ReachResult[] = [];
+  const [fwOut, bwOut] = [deliveredScratch(), deliveredScratch()];
+  const predict = (from: string, t: Target, toNode: string | undefined) => {
+    const { address, family } = t;
+    const fw = tracer.trace(from, family, address, undefined, fwOut);
+    if (!fw.delivered) {
+      results.push(failed(m, from, t, toNode, shared, 'forward', address, fw.stop?.routers ?? 0, fw.stop));
+      return;
+    }
+    const bw = tracer.trace(fw.end, family, fw.src, address, bwOut);
+    if (bw.delivered && bw.end === from) {
+      const r: ReachResult = { from, to: address, family, verdict: 'reached' };
+      if (toNode !== undefined) r.toNode = toNode;
+      r.hops = bw.routers;
+      r.requestHops = fw.routers;
+      r.replyTtl = bw.ttl;
+      results.push(r);
+    } else {
+      const stop = bw.delivered ? undefined : bw.stop;
+      results.push(failed(m, from, t, toNode, shared, 'back', fw.src, fw.routers, stop));
+    }
+  };
+  const swept = new Map<string, string[]>();
   for (const from of nodes) {
     for (const to of nodes) {
       if (from === to) continue;
-      for (const t of addrs.get(to)!) {
-        const { address, family } = t;
-        const fw = tracer.trace(from, family, address);
-        if (!fw.delivered) {
-          pairs.push(failed(m, from, to, t, shared, 'forward', address, fw.stop?.routers ?? 0, fw.stop));
-          continue;
-        }
-        const bw = tracer.trace(fw.end, family, fw.src, address);
-        if (bw.delivered && bw.end === from)
-          pairs.push({ from, to, address, family, verdict: 'reach', hops: fw.routers, replyTtl: bw.ttl });
-        else {
-          const stop = bw.delivered ? undefined : bw.stop;
-          pairs.push(failed(m, from, to, t, shared, 'back', fw.src, fw.routers, stop));
-        }
-      }
+      for (const t of addrs.get(to)!) predict(from, t, to);
     }
   }
-  return { nodes, pairs, options: opts };
+  if (opts.expectTargets ?? true) {
+    for (const [node, list] of addrs)
+      for (const t of list) swept.set(t.address, [...(swept.get(t.address) ?? []), node]);
+    const covered = (from: string, address: string) => swept.get(address)?.some((n) => n !== from) ?? false;
+    for (const x of expectTargets(lab, covered, opts.family))
+      predict(x.from, { address: x.to, family: x.family }, x.toNode);
+  }
+  return { source: 'predicted', nodes, results };
 }
 
 /**
  * A pair that does not reach: when the tracer knows where it stopped (`stop`, in `direction`) with a failure
- * `describe` shares, and an earlier pair stopped there, that pair's verdict and failure (`hops` routers crossed);
- * else `explainCore`'s, remembered for the next pairs when it is the failure the tracer expected.
+ * `describe` shares, and an earlier pair stopped there, that pair's verdict and failure (`requestHops` routers
+ * crossed); else `explainCore`'s, remembered for the next pairs when it is the failure the tracer expected.
  */
 function failed(
   m: LabModel,
   from: string,
-  to: string,
   t: Target,
-  shared: Map<string, Pick<PredictedPair, 'verdict' | 'failure'>>,
+  toNode: string | undefined,
+  shared: Shared,
   direction: Direction,
   dst: string,
-  hops: number,
+  requestHops: number,
   stop?: TracedStop,
-): PredictedPair {
+): ReachResult {
   const key = stop && sharedFailureKey(stop, direction, t.family, dst);
   const known = key ? shared.get(key) : undefined;
-  if (known)
-    return {
-      from,
-      to,
-      address: t.address,
-      family: t.family,
-      verdict: known.verdict,
-      hops,
-      failure: known.failure,
-    };
-  const p = toPair(explainCore(m, from, to, t).e, to);
-  const f = p.failure;
+  if (known) {
+    const r: ReachResult = { from, to: t.address, family: t.family, verdict: known.verdict };
+    if (toNode !== undefined) r.toNode = toNode;
+    r.requestHops = requestHops;
+    r.reason = known.failure.reason;
+    r.failure = known.failure;
+    return r;
+  }
+  const e = explainCore(m, from, t).e;
+  const r = toResult(e);
+  if (toNode !== undefined) r.toNode = toNode;
+  const f = e.failure;
   if (
     key &&
     f &&
     f.node === stop?.node &&
     f.direction === direction &&
-    p.hops === hops &&
-    p.verdict !== 'reach'
+    e.requestHops === requestHops &&
+    e.verdict !== 'reached'
   )
-    shared.set(key, { verdict: p.verdict, failure: f });
-  return p;
-}
-
-function routers(n: number): string {
-  return `${n} router${n === 1 ? '' : 's'}`;
-}
-
-function judge(x: Expectation, predicted: PredictedPair[]): ExpectationResult {
-  const result = (holds: boolean, reason: string) => ({ expectation: x, holds, predicted, reason });
-  const addrs = predicted.map((p) => p.address).join(', ');
-  if (x.reach) {
-    const bad = predicted.find((p) => p.verdict !== 'reach');
-    if (bad)
-      return result(false, `${x.from} cannot reach ${x.to} (${bad.address}): ${bad.failure?.sentence}`);
-    const off = x.hops === undefined ? undefined : predicted.find((p) => p.hops !== x.hops);
-    if (off)
-      return result(
-        false,
-        `${x.from} reaches ${off.address} across ${routers(off.hops)}, not ${routers(x.hops!)}`,
-      );
-    return result(true, `${x.from} reaches ${addrs} across ${routers(predicted[0].hops)}`);
-  }
-  const ok = predicted.find((p) => p.verdict === 'reach');
-  if (ok)
-    return result(
-      false,
-      `${x.from} reaches ${ok.address} across ${routers(ok.hops)}, but the file expects it not to`,
-    );
-  return result(true, `${x.from} cannot reach ${x.to}: ${predicted[0].failure?.sentence}`);
-}
-
-/**
- * Judges the file's `expect:` list against a predicted matrix. A node as `to` means every address it has on the
- * lab's links (of `family` when given): `reach: true` holds when all of them reach (with `hops` routers when
- * given), `reach: false` when none does. Targets outside the matrix (literal addresses of no node, the source
- * itself, addresses a matrix made with `addresses: 'first'` left out) are simulated on the spot.
- */
-export function checkExpectations(lab: ResolvedLab, matrix: PredictedMatrix): ExpectationResult[] {
-  let model: LabModel | undefined;
-  return lab.expect.map((x) => {
-    const addr = isAddress(x.to) ? canonicalAddress(x.to) : undefined;
-    let predicted = matrix.pairs.filter(
-      (p) =>
-        p.from === x.from &&
-        (addr ? p.address === addr : p.to === x.to) &&
-        (!x.family || p.family === x.family),
-    );
-    // A matrix of first addresses only lacks the node's other addresses: those are simulated too.
-    const partial = matrix.options.addresses === 'first' && !addr;
-    if (predicted.length === 0 || partial) {
-      model ??= new LabModel(lab, matrix.options);
-      const m = model;
-      const known = new Map(predicted.map((p) => [p.address, p]));
-      try {
-        predicted = targets(m, x.from, x.to, x.family).map(
-          (t) => known.get(t.address) ?? toPair(explainCore(m, x.from, x.to, t).e, x.to),
-        );
-      } catch (err) {
-        if (!(err instanceof ExplainError)) throw err;
-        return { expectation: x, holds: false, predicted: [], reason: err.message };
-      }
-    }
-    return judge(x, predicted);
-  });
+    shared.set(key, { verdict: e.verdict, failure: f });
+  return r;
 }

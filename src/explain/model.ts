@@ -441,6 +441,34 @@ export class LabModel {
     return r ?? undefined;
   }
 
+  /**
+   * Hops from each node to the node holding `addr` in the lab graph (nodes sharing an L2 segment are one hop
+   * apart), by breadth-first search from the holders; absent for nodes that cannot get there. Memoised.
+   */
+  hopsTo(addr: string): Map<string, number> {
+    return this.memo(`hopsTo|${addr}`, () => {
+      const dist = new Map<string, number>();
+      const queue: string[] = [];
+      for (const i of this.holders(addr)) {
+        if (dist.has(i.node)) continue;
+        dist.set(i.node, 0);
+        queue.push(i.node);
+      }
+      for (let q = 0; q < queue.length; q++) {
+        const u = queue[q];
+        const d = dist.get(u)! + 1;
+        for (const i of this.nodes.get(u)!.ifs.values()) {
+          for (const j of this.segments[i.seg]) {
+            if (dist.has(j.node)) continue;
+            dist.set(j.node, d);
+            queue.push(j.node);
+          }
+        }
+      }
+      return dist;
+    });
+  }
+
   /** Bridges a frame crosses from interface `a` to interface `b` on the same segment (breadth-first over bridge links). */
   l2Path(a: L3If, b: L3If): string[] {
     if (!a.bridge || !b.bridge) return [];

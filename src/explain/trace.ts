@@ -1,4 +1,4 @@
-import type { Lookup } from './fib.js';
+import type { FibEntry } from './fib.js';
 import type { LabModel } from './model.js';
 import type { Family } from './types.js';
 
@@ -7,9 +7,35 @@ import type { Family } from './types.js';
  * `src`), or not. When it is known exactly, `stop` tells where a lost packet stopped, for the two failures whose
  * description does not depend on the rest of the path: no route at the sender, forwarding off at a router.
  */
-export type Traced =
-  | { delivered: true; end: string; routers: number; ttl: number; src: string }
-  | { delivered: false; stop?: TracedStop };
+export type Traced = Delivered | { delivered: false; stop?: TracedStop };
+
+export interface Delivered {
+  delivered: true;
+  end: string;
+  routers: number;
+  ttl: number;
+  src: string;
+}
+
+/** A `Delivered` to fill in place (`trace(..., into)`), sparing an object per trace in big matrices. */
+export function deliveredScratch(): Delivered {
+  return { delivered: true, end: '', routers: 0, ttl: 0, src: '' };
+}
+
+function deliver(
+  into: Delivered | undefined,
+  end: string,
+  routers: number,
+  ttl: number,
+  src: string,
+): Delivered {
+  if (!into) return { delivered: true, end, routers, ttl, src };
+  into.end = end;
+  into.routers = routers;
+  into.ttl = ttl;
+  into.src = src;
+  return into;
+}
 
 export interface TracedStop {
   kind: 'no-route' | 'no-forward';
@@ -40,7 +66,8 @@ interface DstTable {
   /** 1 once the node's row is filled. */
   known: Uint8Array;
   local: Uint8Array;
-  lookup: (Lookup | undefined)[];
+  /** The route `ip route get dst` picks at the node. */
+  entry: (FibEntry | undefined)[];
   next: Int32Array;
   nextIf: string[];
   rp: Int32Array;
@@ -56,9 +83,6 @@ interface DstTable {
   failAt: Int32Array;
   failDist: Int32Array;
   failPrev: Int32Array;
-  /** Source address the node picks as sender (`null` when it has none), and its starting TTL; per origin. */
-  src: (string | null | undefined)[];
-  ttl: Float64Array;
 }
 
 /**
@@ -79,6 +103,11 @@ export class Tracer {
   private readonly seen: Int32Array;
   private stamp = 0;
   private readonly stack: Int32Array;
+  /** Source address a node picks for a route (`ip route get` `src`; null when it has none), per route entry. */
+  private readonly sources = new Map<FibEntry, string | null>();
+  /** TTL a node starts its packets with, per family and node: IPv4 one value, IPv6 one per output device. */
+  private readonly ttl4: Float64Array;
+  private readonly ttl6: Map<string, number>[];
 
   constructor(private readonly m: LabModel) {
     this.names = [...m.nodes.keys()];
@@ -89,6 +118,26 @@ export class Tracer {
     this.forwards = { 4: new Int8Array(n).fill(-1), 6: new Int8Array(n).fill(-1) };
     this.seen = new Int32Array(n);
     this.stack = new Int32Array(n);
+    this.ttl4 = new Float64Array(n).fill(-1);
+    this.ttl6 = Array.from({ length: n }, () => new Map());
+  }
+
+  /** The TTL (hop limit) node o's packets leave by `dev` with (`net.ipv4.ip_default_ttl`, IPv6 per device). */
+  private startTtl(o: number, family: Family, dev: string): number {
+    if (family === 4) {
+      let v = this.ttl4[o];
+      if (v < 0) {
+        v = Number(this.m.defaultTtl(this.names[o], 4, dev).value) || 64;
+        this.ttl4[o] = v;
+      }
+      return v;
+    }
+    let v = this.ttl6[o].get(dev);
+    if (v === undefined) {
+      v = Number(this.m.defaultTtl(this.names[o], 6, dev).value) || 64;
+      this.ttl6[o].set(dev, v);
+    }
+    return v;
   }
 
   private table(family: Family, dst: string): DstTable {
@@ -100,7 +149,7 @@ export class Tracer {
         dst,
         known: new Uint8Array(n),
         local: new Uint8Array(n),
-        lookup: new Array(n),
+        entry: new Array(n),
         next: new Int32Array(n),
         nextIf: new Array(n),
         rp: new Int32Array(n),
@@ -110,8 +159,6 @@ export class Tracer {
         failAt: new Int32Array(n),
         failDist: new Int32Array(n),
         failPrev: new Int32Array(n),
-        src: new Array(n),
-        ttl: new Float64Array(n).fill(-1),
       };
       this.tables[family].set(dst, t);
     }
@@ -127,11 +174,12 @@ export class Tracer {
       return;
     }
     t.next[i] = STUCK;
-    const lk = this.m.lookup(node, t.family, t.dst);
-    if (!lk) return;
-    t.lookup[i] = lk;
-    const out = this.m.node(node)!.ifs.get(lk.entry.dev)!;
-    const nb = this.m.neighbour(out, t.family, lk.entry.via ?? t.dst);
+    // The table is the memo: no need for the model's cache of lookups by address.
+    const e = this.m.node(node)!.fib[t.family].match(this.m.big(t.dst));
+    if (!e) return;
+    t.entry[i] = e;
+    const out = this.m.node(node)!.ifs.get(e.dev)!;
+    const nb = this.m.neighbour(out, t.family, e.via ?? t.dst);
     if (!nb) return;
     t.next[i] = this.index.get(nb.target.node)!;
     t.nextIf[i] = nb.target.name;
@@ -155,39 +203,36 @@ export class Tracer {
 
   /**
    * Where a packet from `origin` to `dst` ends, as `simulate(m, origin, family, dst, src)` would find it:
-   * delivered (end node, routers crossed, TTL on arrival, source address) or not.
+   * delivered (end node, routers crossed, TTL on arrival, source address) or not. A delivered result is written
+   * into `into` when given (valid until its next use).
    */
-  trace(origin: string, family: Family, dst: string, src?: string): Traced {
+  trace(origin: string, family: Family, dst: string, src?: string, into?: Delivered): Traced {
     const t = this.table(family, dst);
     const o = this.index.get(origin)!;
     if (!t.known[o]) this.fill(t, o);
     if (t.local[o]) {
       const ttl = Number(this.m.defaultTtl(origin, family, 'lo').value);
-      return { delivered: true, end: origin, routers: 0, ttl, src: src ?? dst };
+      return deliver(into, origin, 0, ttl, src ?? dst);
     }
-    const lk = t.lookup[o];
-    if (!lk) return { delivered: false, stop: { kind: 'no-route', node: origin, routers: 0 } };
+    const entry = t.entry[o];
+    if (!entry) return { delivered: false, stop: { kind: 'no-route', node: origin, routers: 0 } };
     let from = src;
     if (from === undefined) {
-      let s = t.src[o];
+      let s = this.sources.get(entry);
       if (s === undefined) {
-        s = this.m.selectSource(origin, family, lk) ?? null;
-        t.src[o] = s;
+        s = this.m.selectSource(origin, family, { entry, ties: [], overlaps: [] }) ?? null;
+        this.sources.set(entry, s);
       }
       if (s === null) return NOT_DELIVERED;
       from = s;
     }
-    let ttl = t.ttl[o];
-    if (ttl < 0) {
-      ttl = Number(this.m.defaultTtl(origin, family, lk.entry.dev).value) || 64;
-      t.ttl[o] = ttl;
-    }
+    const ttl = this.startTtl(o, family, entry.dev);
     const nx = t.next[o];
     if (nx === STUCK) return NOT_DELIVERED;
     const mode = t.rp[o];
     if (mode !== 0 && !this.reversePathOk(nx, t.nextIf[o], from, mode)) return NOT_DELIVERED;
     const d = this.distance(t, nx);
-    if (t.rpOn[nx]) return this.walk(t, o, from, ttl);
+    if (t.rpOn[nx]) return this.walk(t, o, from, ttl, into);
     // Router j (from 1) on the way gets the packet with TTL ttl - (j - 1), and drops it when that is 1 or less:
     // k routers pass it on when ttl > k.
     if (d === FAIL) {
@@ -198,7 +243,7 @@ export class Tracer {
       return { delivered: false, stop: { kind: 'no-forward', node: this.names[z], inIf, routers: k } };
     }
     if (d > 0 && ttl <= d) return NOT_DELIVERED;
-    return { delivered: true, end: this.names[t.end[nx]], routers: d, ttl: ttl - d, src: from };
+    return deliver(into, this.names[t.end[nx]], d, ttl - d, from);
   }
 
   /**
@@ -249,7 +294,7 @@ export class Tracer {
         t.failPrev[cur] = -1;
         break;
       }
-      if (!t.lookup[cur] || t.next[cur] === STUCK) break;
+      if (!t.entry[cur] || t.next[cur] === STUCK) break;
       failed = false;
       t.dist[cur] = VISITING;
       stack[sp++] = cur;
@@ -276,7 +321,7 @@ export class Tracer {
   }
 
   /** Hop by hop from the sender, checking rp_filter at each node: for paths where one is on. */
-  private walk(t: DstTable, o: number, from: string, start: number): Traced {
+  private walk(t: DstTable, o: number, from: string, start: number, into?: Delivered): Traced {
     let ttl = start;
     const stamp = ++this.stamp;
     const seen = this.seen;
@@ -288,8 +333,8 @@ export class Tracer {
       const mode = t.rp[cur];
       if (mode !== 0 && !this.reversePathOk(nx, t.nextIf[cur], from, mode)) return NOT_DELIVERED;
       if (!t.known[nx]) this.fill(t, nx);
-      if (t.local[nx]) return { delivered: true, end: this.names[nx], routers, ttl, src: from };
-      if (!this.forwarding(t.family, nx) || !t.lookup[nx] || ttl <= 1 || seen[nx] === stamp)
+      if (t.local[nx]) return deliver(into, this.names[nx], routers, ttl, from);
+      if (!this.forwarding(t.family, nx) || !t.entry[nx] || ttl <= 1 || seen[nx] === stamp)
         return NOT_DELIVERED;
       seen[nx] = stamp;
       ttl -= 1;

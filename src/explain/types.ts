@@ -1,18 +1,7 @@
+import type { Family, ReachResult } from '../reach/types.js';
 import { NslabError } from '../sys/errors.js';
-import type { Expectation } from '../topology/types.js';
 
-export type Family = 4 | 6;
-
-/**
- * What `ping` would show:
- * - `reach`: echo replies come back.
- * - `unreachable`: an error comes back at once (`connect: Network is unreachable`, or a router's
- *   `Destination Net Unreachable`).
- * - `lost`: no reply (silent drop, ARP/ND failure, TTL exceeded, or the reply never makes it back): 100% packet loss.
- */
-export type Verdict = 'reach' | 'unreachable' | 'lost';
-
-export type Direction = 'forward' | 'back';
+export type { Direction, Failure, Family, Verdict } from '../reach/types.js';
 
 /** One node the packet visits. */
 export interface Hop {
@@ -29,37 +18,19 @@ export interface Hop {
   bridges?: string[];
 }
 
-export interface Failure {
-  node: string;
-  direction: Direction;
-  /** What the kernel or ping says (`Network is unreachable`, `Destination Host Unreachable`, ...). */
-  reason: string;
-  /** One sentence saying what happens and why, in the lab's terms. */
-  sentence: string;
-  /** The change to the topology file that gets past this failure. */
-  fix?: string;
-}
-
-export interface Explanation {
-  from: string;
-  /** The target as asked: a node name or an address. */
-  to: string;
-  /** The node owning `dst`, when one does. */
-  toNode?: string;
-  family: Family;
-  /** Destination address of the echo request. */
-  dst: string;
+/**
+ * Why `from` can or cannot ping `to`, hop by hop: a predicted `ReachResult` (`hops` are the routers the reply
+ * crosses, `requestHops` those the request crosses) with both paths, the failure and the fixes.
+ */
+export interface Explanation extends ReachResult {
   /** Source address the kernel picks for the echo request (absent when it has no route at all). */
   src?: string;
+  /** True when reached. */
   ok: boolean;
-  verdict: Verdict;
+  /** The echo request's path, from `from`. */
   forward: Hop[];
+  /** The echo reply's path, from the node that answers (empty when the request does not get there). */
   back: Hop[];
-  /** Routers the echo request crosses (nodes that forward it). */
-  hops: number;
-  /** TTL of the echo reply as it arrives, the `ttl=` ping prints. */
-  replyTtl?: number;
-  failure?: Failure;
   /** Assumptions and kernel subtleties that matter for this path (overlapping subnets, assumed host sysctls...). */
   notes: string[];
   /** Every change, in order, that makes this ping work, when nslab can work them all out. */
@@ -80,34 +51,11 @@ export interface MatrixOptions extends ExplainOptions {
    * (IPv4 first, the one `explain` picks), for big labs where "every pair" means every pair of nodes.
    */
   addresses?: 'all' | 'first';
-}
-
-/** One cell of the predicted reachability matrix: one source, one address of one target. */
-export interface PredictedPair {
-  from: string;
-  to: string;
-  address: string;
-  family: Family;
-  verdict: Verdict;
-  hops: number;
-  replyTtl?: number;
-  failure?: Failure;
-}
-
-export interface PredictedMatrix {
-  /** The L3 nodes, in file order. */
-  nodes: string[];
-  pairs: PredictedPair[];
-  /** Options the prediction was made with (reused by `checkExpectations`). */
-  options: MatrixOptions;
-}
-
-export interface ExpectationResult {
-  expectation: Expectation;
-  holds: boolean;
-  /** The predictions the expectation was judged on (one per address of the target). */
-  predicted: PredictedPair[];
-  reason: string;
+  /**
+   * Also predict what `lab.expect` names that the sweep does not cover (a literal address, a node's own
+   * addresses, the addresses `first` leaves out), so that every expectation can be judged (default true).
+   */
+  expectTargets?: boolean;
 }
 
 /** Bad question to the explainer: unknown node, a switch without address as source, no address of the family. */

@@ -17,14 +17,8 @@ import { observe } from '../apply/observe.js';
 import { KernelSession } from '../apply/session.js';
 import { labKey, listLedgers, lockLab, readLedger, removeLedger, writeLedger } from '../apply/store.js';
 import { explain, explainAll } from '../explain/explain.js';
-import { checkExpectations as checkPredicted, predictMatrix } from '../explain/matrix.js';
-import type {
-  ExpectationResult,
-  ExplainOptions,
-  Explanation,
-  MatrixOptions,
-  PredictedMatrix,
-} from '../explain/types.js';
+import { predictMatrix } from '../explain/matrix.js';
+import type { ExplainOptions, Explanation, MatrixOptions } from '../explain/types.js';
 import { removeFaults } from '../faults/actions.js';
 import { runFaultOp } from '../faults/execute.js';
 import { observeFaults } from '../faults/observe.js';
@@ -38,16 +32,25 @@ import { describeOp, formatOp } from '../plan/format.js';
 import { ledgerAfter } from '../plan/ledger.js';
 import type { Ledger, ObservedState, Op, Plan } from '../plan/types.js';
 import { planUp } from '../plan/up.js';
-import { checkExpectations as checkLive, type PingMatrixOptions, pingMatrix } from '../probe/matrix.js';
-import type { PingMatrix, ProbeResult } from '../probe/types.js';
+import { type PingMatrixOptions, pingMatrix } from '../probe/matrix.js';
+import { judgeExpectations } from '../reach/matrix.js';
+import type { ExpectationResult, ReachMatrix, ReachResult } from '../reach/types.js';
 import { type RenderFormat, render } from '../render/index.js';
 import { NslabError } from '../sys/errors.js';
 import type { ImpairSpec } from '../topology/faults.js';
 import { isAddress } from '../topology/ip.js';
 import { loadTopology, parseTopology } from '../topology/load.js';
-import type { ResolvedLab, ResolvedNode } from '../topology/types.js';
+import type { LabWarning, ResolvedLab, ResolvedNode } from '../topology/types.js';
 import * as faults from './faults.js';
-import { type CheckReport, compareMatrices, HOST_FORWARDING_SYSCTLS, liveAssumptions } from './reach.js';
+import {
+  type CheckOptions,
+  type CheckReport,
+  checkLab,
+  HOST_FORWARDING_SYSCTLS,
+  labWarnings,
+  liveAssumptions,
+  pingWatchingNeighbours,
+} from './reach.js';
 import * as waits from './waits.js';
 
 export interface LabOptions {
@@ -426,14 +429,25 @@ export class Lab {
     }
   }
 
-  /** Predicts every pair's reachability from the file alone (`nslab check --predict`); nothing is sent. */
-  predict(opts: MatrixOptions = {}): PredictedMatrix {
+  /**
+   * What may keep the lab from working as hoped without stopping it: the file's warnings (`routing: auto` that
+   * finds no route for a node) and a neighbour table too small for the lab (read from the kernel).
+   */
+  warnings(): LabWarning[] {
+    return labWarnings(this.topology);
+  }
+
+  /**
+   * Predicts every ping from the file alone (`nslab check --predict`), and the `expect:` targets; nothing is
+   * sent.
+   */
+  predict(opts: MatrixOptions = {}): ReachMatrix {
     return predictMatrix(this.topology, opts);
   }
 
-  /** Judges the file's `expect:` entries on a predicted matrix (`nslab check --predict`). */
-  predictExpectations(matrix: PredictedMatrix = this.predict()): ExpectationResult[] {
-    return checkPredicted(this.topology, matrix);
+  /** Judges the file's `expect:` entries on a matrix, predicted (by default) or observed. */
+  judge(matrix: ReachMatrix = this.predict()): ExpectationResult[] {
+    return judgeExpectations(this.topology, matrix);
   }
 
   /**
@@ -448,12 +462,14 @@ export class Lab {
 
   /**
    * Pings every node's addresses from every other node, all at once from raw ICMP sockets opened in each
-   * namespace (`nslab ping`).
+   * namespace (`nslab ping`), watching the kernel's neighbour table for overflows meanwhile.
    */
-  async ping(opts: PingMatrixOptions = {}): Promise<PingMatrix> {
+  async ping(opts: PingMatrixOptions = {}): Promise<ReachMatrix> {
     const session = this.kernel();
     try {
-      return await pingMatrix(this.topology, (node) => session.handle(this.node(node).netns).fd, opts);
+      return await pingWatchingNeighbours(() =>
+        pingMatrix(this.topology, (node) => session.handle(this.node(node).netns).fd, opts),
+      );
     } finally {
       this.closeHandles();
     }
@@ -461,29 +477,19 @@ export class Lab {
 
   /**
    * Checks the live lab (`nslab check`): every `expect:` entry, and every pair's answer against the prediction
-   * made from the file (with the host's live forwarding sysctls).
+   * made from the file (with the host's live forwarding sysctls); with `waitMs`, until it passes or time is up.
    */
-  async check(opts: PingMatrixOptions = {}): Promise<CheckReport> {
-    const session = this.kernel();
-    const hostValues = this.topology.nodes.some((n) => n.kind === 'host')
-      ? session.handle(null).sysctls(HOST_FORWARDING_SYSCTLS)
-      : {};
-    const predicted = this.predict({
-      ...liveAssumptions(hostValues),
-      family: opts.family,
-      addresses: opts.addresses,
-    });
-    const matrix = await this.ping(opts);
-    const expectations = checkLive(this.topology, matrix);
-    const findings = compareMatrices(predicted, matrix);
-    return {
-      lab: this.name,
-      expectations,
-      findings,
-      matrix,
-      predicted,
-      ok: expectations.every((e) => e.holds) && findings.length === 0,
-    };
+  async check(opts: CheckOptions = {}): Promise<CheckReport> {
+    const host = this.topology.nodes.some((n) => n.kind === 'host') && !opts.expectOnly;
+    const hostValues = host ? this.kernel().handle(null).sysctls(HOST_FORWARDING_SYSCTLS) : {};
+    return checkLab(
+      {
+        lab: this.topology,
+        predict: (o) => this.predict({ ...liveAssumptions(hostValues), ...o }),
+        ping: (o) => this.ping(o),
+      },
+      opts,
+    );
   }
 
   /**
@@ -638,7 +644,7 @@ export class Lab {
     from: string,
     to: string,
     opts: waits.WaitOptions & { family?: 4 | 6 } = {},
-  ): Promise<ProbeResult[]> {
+  ): Promise<ReachResult[]> {
     try {
       return await waits.waitForReach(this.kernel(), this.topology, from, to, opts);
     } finally {

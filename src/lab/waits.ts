@@ -17,7 +17,7 @@ import {
 import { NetlinkSocket } from '../netlink/socket.js';
 import { inNetns } from '../netns/thread.js';
 import { probe } from '../probe/icmp.js';
-import type { ProbeResult } from '../probe/types.js';
+import type { ReachResult } from '../reach/types.js';
 import { NslabError } from '../sys/errors.js';
 import * as sys from '../sys/libc.js';
 import { canonicalAddress, isAddress, parseCidr } from '../topology/ip.js';
@@ -63,7 +63,7 @@ export async function waitForReach(
   from: string,
   to: string,
   opts: WaitOptions & { family?: 4 | 6 } = {},
-): Promise<ProbeResult[]> {
+): Promise<ReachResult[]> {
   const src = nodeOf(lab, from);
   const fd = handleOf(session, src).fd;
   const targets = isAddress(to)
@@ -76,9 +76,9 @@ export async function waitForReach(
     const round = performance.now();
     const left = deadline - round;
     const results = await probe(targets, { timeoutMs: Math.max(50, Math.min(500, left)) });
-    if (results.every((r) => r.status === 'reached')) return results;
+    if (results.every((r) => r.verdict === 'reached')) return results;
     if (performance.now() >= deadline) {
-      const seen = results.map((r) => `${r.to} ${r.status}${r.reason ? ` (${r.reason})` : ''}`).join(', ');
+      const seen = results.map((r) => `${r.to} ${r.verdict}${r.reason ? ` (${r.reason})` : ''}`).join(', ');
       throw new NslabError(`${from} cannot reach ${to} after ${seconds(timeout)}: ${seen}`, 1);
     }
     await sleep(Math.max(0, Math.min(200 - (performance.now() - round), deadline - performance.now())));

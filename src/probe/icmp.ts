@@ -9,6 +9,7 @@
  * its namespace, so each answer is matched to its request by identifier, sequence, payload token and address.
  */
 import { inNetns } from '../netns/thread.js';
+import type { ReachResult } from '../reach/types.js';
 import * as sys from '../sys/libc.js';
 import { IPPROTO_IPV6, IPV6_RECVHOPLIMIT, recvmsg } from '../sys/recvmsg.js';
 import { addressFamily, canonicalAddress, isAddress } from '../topology/ip.js';
@@ -30,7 +31,7 @@ import {
   parseIcmp6,
   sockaddr,
 } from './packet.js';
-import { ProbeError, type ProbeOptions, type ProbeResult, type ProbeTarget } from './types.js';
+import { ProbeError, type ProbeOptions, type ProbeTarget } from './types.js';
 
 const IPPROTO_ICMP = 1;
 const IPPROTO_ICMPV6 = 58;
@@ -155,7 +156,7 @@ let runCounter = 0;
  * the same router in one run, or within a second of another run, only the first few show as `unreachable` and the
  * rest as `lost`. Local failures (`Network is unreachable`) are not limited.
  */
-export async function probe(targets: ProbeTarget[], opts: ProbeOptions = {}): Promise<ProbeResult[]> {
+export async function probe(targets: ProbeTarget[], opts: ProbeOptions = {}): Promise<ReachResult[]> {
   const timeoutMs = Math.max(0, opts.timeoutMs ?? 1000);
   const count = Math.max(1, Math.floor(opts.count ?? 1));
   const intervalMs = Math.max(0, opts.intervalMs ?? 0);
@@ -213,11 +214,11 @@ export async function probe(targets: ProbeTarget[], opts: ProbeOptions = {}): Pr
   }
 }
 
-function result(s: TargetState): ProbeResult {
-  const r: ProbeResult = { from: s.from, to: s.to, family: s.family, status: 'lost' };
+function result(s: TargetState): ReachResult {
+  const r: ReachResult = { from: s.from, to: s.to, family: s.family, verdict: 'lost' };
   if (s.toNode !== undefined) r.toNode = s.toNode;
   if (s.reply) {
-    r.status = 'reached';
+    r.verdict = 'reached';
     r.rttMs = Math.round(s.reply.rttMs * 1000) / 1000;
     if (s.reply.ttl !== undefined) {
       r.replyTtl = s.reply.ttl;
@@ -227,7 +228,7 @@ function result(s: TargetState): ProbeResult {
           : hopsFromTtl(s.reply.ttl);
     }
   } else if (s.error) {
-    r.status = 'unreachable';
+    r.verdict = 'unreachable';
     r.reason = s.error.reason;
     if (s.error.reporter !== undefined) r.reporter = s.error.reporter;
   }

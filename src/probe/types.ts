@@ -1,5 +1,4 @@
 import { NslabError } from '../sys/errors.js';
-import type { Expectation } from '../topology/types.js';
 
 /** One ping to send: from a node (inside its namespace) to an address. */
 export interface ProbeTarget {
@@ -18,33 +17,6 @@ export interface ProbeTarget {
   initialTtl?: number;
 }
 
-/**
- * What `ping -c 1 -W 1` would have shown:
- * - `reached`: an echo reply came back.
- * - `unreachable`: an error came back, from the local kernel (`connect: Network is unreachable`) or from a router
- *   or host on the way (`From 10.1.1.1 ... Destination Net Unreachable`).
- * - `lost`: nothing came back in time (100% packet loss).
- */
-export type ProbeStatus = 'reached' | 'lost' | 'unreachable';
-
-export interface ProbeResult {
-  from: string;
-  to: string;
-  toNode?: string;
-  family: 4 | 6;
-  status: ProbeStatus;
-  /** For `unreachable`: what ping prints (`Network is unreachable`, `Destination Host Unreachable`...). */
-  reason?: string;
-  /** Round-trip time of the (fastest) reply, in milliseconds. */
-  rttMs?: number;
-  /** TTL (IPv4) or hop limit (IPv6) of the reply as it arrived: ping's `ttl=`. */
-  replyTtl?: number;
-  /** Routers the reply crossed, guessed from `replyTtl` (64 → 0, 63 → 1). */
-  hops?: number;
-  /** Address that sent the ICMP error, for `unreachable` answered by the network (absent for local failures). */
-  reporter?: string;
-}
-
 export interface ProbeOptions {
   /** How long to wait for answers after the last echo request is sent, in ms (default 1000, as `ping -W 1`). */
   timeoutMs?: number;
@@ -52,32 +24,6 @@ export interface ProbeOptions {
   count?: number;
   /** Gap between the rounds of requests when `count` > 1, in ms (default 0: all at once). */
   intervalMs?: number;
-}
-
-/** A live reachability matrix: every result, and the L3 nodes it covers, in file order. */
-export interface PingMatrix {
-  results: ProbeResult[];
-  nodes: string[];
-}
-
-/** One cell of a summarised matrix: the worst status over every address of `toNode` probed from `from`. */
-export interface MatrixCell {
-  from: string;
-  toNode: string;
-  status: ProbeStatus;
-  /** Routers crossed: the largest count among the replies, when any came back. */
-  hops?: number;
-  /** The results the cell stands for (one per probed address). */
-  results: ProbeResult[];
-}
-
-export interface ExpectationCheck {
-  expectation: Expectation;
-  holds: boolean;
-  /** The results the expectation was judged on (one per address of the target). */
-  observed: ProbeResult[];
-  /** One sentence saying what was observed and whether it matches. */
-  message: string;
 }
 
 /** A probe could not be run (no socket, bad target, unknown node). */

@@ -106,6 +106,12 @@ export interface Expectation {
   pos?: SourcePos;
 }
 
+/** A problem of the file that does not stop the lab (the lab is built; some pings may not work as hoped). */
+export interface LabWarning {
+  pos?: SourcePos;
+  message: string;
+}
+
 export interface ResolvedLab {
   name: string;
   /** Prefix prepended to node names to form namespace names ('' when none). */
@@ -120,4 +126,6 @@ export interface ResolvedLab {
   routing?: 'auto' | 'static';
   /** Timed fault events (`timeline:`), played by `nslab play`; absent when the file has none. */
   timeline?: TimelineEvent[];
+  /** Problems found while resolving that do not stop the lab (`routing: auto` finding no route, ...). */
+  warnings?: LabWarning[];
 }

@@ -41,7 +41,9 @@ describe('nslab demo', { skip: skipUnlessRoot }, () => {
       assert.ok(m, `${re} after position ${at} in:\n${out}`);
       at += m.index + m[0].length;
     }
-    assert.deepEqual(ipNetnsList().sort(), before_.sort());
+    // Only the demo's own namespaces: other labs on the machine come and go meanwhile.
+    const demo = (names: string[]) => names.filter((n) => /^(demo-)?ns[01]$/.test(n)).sort();
+    assert.deepEqual(demo(ipNetnsList()), demo(before_));
     assert.deepEqual(
       ipJson<{ ifname: string }[]>(sandbox, 'link', 'show').map((l) => l.ifname),
       ['lo'],

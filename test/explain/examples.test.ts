@@ -7,7 +7,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { explain } from '../../src/explain/explain.js';
-import { checkExpectations, predictMatrix } from '../../src/explain/matrix.js';
+import { predictMatrix } from '../../src/explain/matrix.js';
+import { judgeExpectations } from '../../src/reach/matrix.js';
 import { loadTopology, parseTopology } from '../../src/topology/load.js';
 import { SEED } from '../topology/fixtures.js';
 
@@ -27,8 +28,8 @@ describe('examples', () => {
       assert.match(readFileSync(path, 'utf8'), /^# \S/);
       const lab = await loadTopology(path);
       if (f !== 'seed.nslab.yml') assert.ok(lab.expect.length > 0, 'no expect: entries');
-      for (const r of checkExpectations(lab, predictMatrix(lab))) {
-        assert.ok(r.holds, `line ${r.expectation.pos?.line}: ${r.reason}`);
+      for (const r of judgeExpectations(lab, predictMatrix(lab))) {
+        assert.ok(r.holds, `line ${r.expectation.pos?.line}: ${r.message}`);
       }
     });
   }
@@ -41,7 +42,7 @@ describe('examples', () => {
   it('the seed works as the tutorial says: through the host, thanks to its ip_forward and routes', () => {
     const lab = parseTopology(SEED);
     const e = explain(lab, 'ns0', 'ns1');
-    assert.deepEqual([e.verdict, e.hops, e.replyTtl], ['reach', 1, 63]);
+    assert.deepEqual([e.verdict, e.hops, e.replyTtl], ['reached', 1, 63]);
     lab.nodes[0].sysctls = {};
     assert.equal(explain(lab, 'ns0', '10.1.20.2').verdict, 'lost');
     const noRoutes = parseTopology(SEED);

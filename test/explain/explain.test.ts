@@ -12,7 +12,7 @@ describe('tutorial lab, IPv4', () => {
     const e = explain(tutorial('bare'), 'ns0', 'ns1');
     assert.equal(e.ok, false);
     assert.equal(e.verdict, 'unreachable');
-    assert.equal(e.dst, '10.1.20.2');
+    assert.equal(e.to, '10.1.20.2');
     assert.equal(e.toNode, 'ns1');
     assert.deepEqual(path(e.forward), ['ns0//']);
     assert.deepEqual(e.back, []);
@@ -38,7 +38,7 @@ describe('tutorial lab, IPv4', () => {
 
   it("before routes: the host reaches both namespaces, ns0 cannot even reach the host's far address", () => {
     const lab = tutorial('bare');
-    for (const to of ['ns0', 'ns1']) assert.equal(explain(lab, 'host', to).verdict, 'reach');
+    for (const to of ['ns0', 'ns1']) assert.equal(explain(lab, 'host', to).verdict, 'reached');
     assert.equal(explain(lab, 'ns0', '10.1.20.1').verdict, 'unreachable');
   });
 
@@ -56,14 +56,14 @@ describe('tutorial lab, IPv4', () => {
         'assuming the host does not already forward): it is dropped there.',
     );
     assert.equal(e.failure?.fix, 'Set on host: `sysctls: {net.ipv4.ip_forward: 1}`');
-    assert.equal(e.hops, 0);
+    assert.equal(e.requestHops, 0);
   });
 
   it('routes without host forwarding: the live value decides, and is not called an assumption', () => {
     const on = explain(tutorial('routes'), 'ns0', 'ns1', {
       assume: { host: { 'net.ipv4.ip_forward': '1' } },
     });
-    assert.equal(on.verdict, 'reach');
+    assert.equal(on.verdict, 'reached');
     const off = explain(tutorial('routes'), 'ns0', 'ns1', {
       assume: { host: { 'net/ipv4/ip_forward': '0' } },
     });
@@ -73,18 +73,18 @@ describe('tutorial lab, IPv4', () => {
 
   it("routes without host forwarding: the host's far address still answers (weak host model)", () => {
     const e = explain(tutorial('routes'), 'ns0', '10.1.20.1');
-    assert.equal(e.verdict, 'reach');
+    assert.equal(e.verdict, 'reached');
     assert.equal(e.toNode, 'host');
     assert.deepEqual(path(e.forward), ['ns0//veth12', 'host/veth11/']);
-    assert.equal(e.hops, 0);
+    assert.equal(e.requestHops, 0);
     assert.equal(e.replyTtl, 64);
   });
 
   it('working: reach across one router, ttl 63, both paths through the host', () => {
     const e = explain(tutorial('working'), 'ns0', 'ns1');
     assert.equal(e.ok, true);
-    assert.equal(e.verdict, 'reach');
-    assert.equal(e.hops, 1);
+    assert.equal(e.verdict, 'reached');
+    assert.equal(e.requestHops, 1);
     assert.equal(e.replyTtl, 63);
     assert.equal(e.failure, undefined);
     assert.deepEqual(path(e.forward), ['ns0//veth12', 'host/veth11/veth21', 'ns1/veth22/']);
@@ -101,9 +101,9 @@ describe('tutorial lab, IPv4', () => {
 
   it('host -> ns0 directly: ttl 64, no router', () => {
     const e = explain(tutorial('bare'), 'host', 'ns0');
-    assert.equal(e.verdict, 'reach');
+    assert.equal(e.verdict, 'reached');
     assert.equal(e.src, '10.1.10.1');
-    assert.equal(e.hops, 0);
+    assert.equal(e.requestHops, 0);
     assert.equal(e.replyTtl, 64);
     assert.deepEqual(path(e.forward), ['host//veth11', 'ns0/veth12/']);
   });
@@ -203,10 +203,10 @@ describe('tutorial lab, IPv6', () => {
 
   it('working: reach, one router, hop limit 63', () => {
     const e = explain(tutorial('working', 6), 'ns0', 'ns1');
-    assert.equal(e.verdict, 'reach');
-    assert.equal(e.dst, '2001:db8:20::2');
+    assert.equal(e.verdict, 'reached');
+    assert.equal(e.to, '2001:db8:20::2');
     assert.equal(e.src, '2001:db8:10::2');
-    assert.equal(e.hops, 1);
+    assert.equal(e.requestHops, 1);
     assert.equal(e.replyTtl, 63);
     assert.equal(
       e.forward[0].route,
@@ -230,8 +230,8 @@ describe('bridges', () => {
       for (let b = 1; b <= 4; b++) {
         if (a === b) continue;
         const e = explain(lab, `h${a}`, `h${b}`);
-        assert.equal(e.verdict, 'reach', `h${a} -> h${b}`);
-        assert.equal(e.hops, 0);
+        assert.equal(e.verdict, 'reached', `h${a} -> h${b}`);
+        assert.equal(e.requestHops, 0);
         assert.equal(e.replyTtl, 64);
         assert.deepEqual(e.forward[0].bridges, ['sw']);
         assert.deepEqual(path(e.forward), [`h${a}//eth0`, `h${b}/eth0/`]);
@@ -248,7 +248,7 @@ describe('bridges', () => {
       .build();
     assert.deepEqual(explain(lab, 'h1', 'h5').forward[0].bridges, ['sw', 'sw2']);
     const e = explain(lab, 'h1', 'sw2');
-    assert.equal(e.verdict, 'reach');
+    assert.equal(e.verdict, 'reached');
     assert.deepEqual(path(e.forward), ['h1//eth0', 'sw2/br0/']);
     assert.deepEqual(e.forward[0].bridges, ['sw']);
     assert.throws(() => explain(lab, 'sw', 'h1'), ExplainError);
@@ -260,12 +260,12 @@ describe('overlapping subnets', () => {
 
   it('the longest prefix wins, and the overlap is pointed out', () => {
     const toB = explain(lab(), 'X', 'B');
-    assert.equal(toB.verdict, 'reach');
+    assert.equal(toB.verdict, 'reached');
     assert.equal(toB.forward[0].outIf, 'eth1');
     assert.ok(toB.notes.some((n) => n.includes('overlap') && n.includes('/24, wins')));
     const toA = explain(lab(), 'X', 'A');
     assert.equal(toA.forward[0].outIf, 'eth0');
-    assert.equal(toA.verdict, 'reach');
+    assert.equal(toA.verdict, 'reached');
   });
 
   it('A believes B is on its link: ARP fails, and the fixes route around it', () => {
@@ -289,7 +289,7 @@ describe('overlapping subnets', () => {
     assert.equal(e.forward[0].outIf, 'eth0');
     assert.equal(e.failure?.reason, 'Destination Host Unreachable');
     assert.ok(e.notes.some((n) => n.includes('by eth0 and eth1: the kernel uses the first one, by eth0')));
-    assert.equal(explain(l, 'Y', 'P').verdict, 'reach');
+    assert.equal(explain(l, 'Y', 'P').verdict, 'reached');
   });
 });
 
@@ -299,7 +299,7 @@ describe('rp_filter', () => {
 
   it('asymmetric routing works with rp_filter off', () => {
     const e = explain(lab(), 'S', 'T');
-    assert.equal(e.verdict, 'reach');
+    assert.equal(e.verdict, 'reached');
     assert.deepEqual(
       e.forward.map((h) => h.node),
       ['S', 'R1', 'T'],
@@ -330,7 +330,7 @@ describe('rp_filter', () => {
 
   it('the per-interface value counts (the max of all and dev); loose passes', () => {
     assert.equal(explain(lab({ 'net.ipv4.conf.eth0.rp_filter': '1' }), 'S', 'T').verdict, 'lost');
-    assert.equal(explain(lab({ 'net.ipv4.conf.eth0.rp_filter': '2' }), 'S', 'T').verdict, 'reach');
+    assert.equal(explain(lab({ 'net.ipv4.conf.eth0.rp_filter': '2' }), 'S', 'T').verdict, 'reached');
   });
 
   it('strict rp_filter on S drops the reply', () => {
@@ -352,7 +352,7 @@ describe('250-router chain', () => {
     assert.equal(e.failure?.node, 'r64');
     assert.equal(e.failure?.direction, 'forward');
     assert.equal(e.failure?.reason, 'Time to live exceeded');
-    assert.equal(e.hops, 63);
+    assert.equal(e.requestHops, 63);
     assert.match(
       e.failure!.sentence,
       /leaves n0 with TTL 64 \(net\.ipv4\.ip_default_ttl\), but the path crosses 250/,
@@ -375,14 +375,14 @@ describe('250-router chain', () => {
     assert.equal(e.verdict, 'lost');
     assert.equal(e.failure?.direction, 'back');
     assert.equal(e.failure?.node, 'r187');
-    assert.equal(e.hops, 250);
+    assert.equal(e.requestHops, 250);
     assert.match(e.failure!.sentence, /^the reply leaves n251 with TTL 64/);
   });
 
   it('ip_default_ttl 255 everywhere: reach, 250 routers, reply ttl 5', () => {
     const e = explain(chain(250, '255'), 'n0', 'n251');
-    assert.equal(e.verdict, 'reach');
-    assert.equal(e.hops, 250);
+    assert.equal(e.verdict, 'reached');
+    assert.equal(e.requestHops, 250);
     assert.equal(e.replyTtl, 5);
     assert.equal(e.forward.length, 252);
     assert.equal(e.back.length, 252);
@@ -396,14 +396,14 @@ describe('targets and errors', () => {
       .build();
     const all = explainAll(lab, 'a', 'b');
     assert.deepEqual(
-      all.map((e) => [e.dst, e.verdict]),
+      all.map((e) => [e.to, e.verdict]),
       [
-        ['10.0.0.2', 'reach'],
-        ['2001:db8::2', 'reach'],
+        ['10.0.0.2', 'reached'],
+        ['2001:db8::2', 'reached'],
       ],
     );
-    assert.equal(explain(lab, 'a', 'b', { family: 6 }).dst, '2001:db8::2');
-    assert.equal(explain(lab, 'a', '2001:DB8::2').dst, '2001:db8::2');
+    assert.equal(explain(lab, 'a', 'b', { family: 6 }).to, '2001:db8::2');
+    assert.equal(explain(lab, 'a', '2001:DB8::2').to, '2001:db8::2');
   });
 
   it('unknown nodes, addressless targets and family mismatches are bad input (exit 2)', () => {
@@ -423,8 +423,8 @@ describe('targets and errors', () => {
 
   it('pinging your own address goes through lo', () => {
     const e = explain(tutorial('bare'), 'ns0', '10.1.10.2');
-    assert.equal(e.verdict, 'reach');
-    assert.equal(e.hops, 0);
+    assert.equal(e.verdict, 'reached');
+    assert.equal(e.requestHops, 0);
     assert.equal(e.replyTtl, 64);
   });
 });

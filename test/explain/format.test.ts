@@ -9,9 +9,10 @@ describe('formatExplanation', () => {
     assert.equal(
       formatExplanation(explain(tutorial('working'), 'ns0', 'ns1')),
       [
-        'ns0 -> ns1 (10.1.20.2), IPv4 from 10.1.10.2: reachable across 1 router, reply ttl=63',
+        'ns0 -> ns1 (10.1.20.2), IPv4 from 10.1.10.2: reachable, reply ttl=63',
         '  request: ns0 (veth12) -> host (veth11 -> veth21) -> ns1 (veth22)',
         '  reply:   ns1 (veth22) -> host (veth21 -> veth11) -> ns0 (veth12)',
+        '  request crosses host; reply crosses host',
         '  routes used:',
         '    ns0   10.1.20.0/24 via 10.1.10.1 dev veth12',
         '    host  10.1.20.0/24 dev veth21 proto kernel scope link src 10.1.20.1',

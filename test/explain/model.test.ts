@@ -68,7 +68,7 @@ describe('neighbours and the host', () => {
 
   it('IPv4 ARP is answered for any address of the node (arp_ignore 0), not with arp_ignore 1', () => {
     const e = explain(weak(), 'ns0', '10.1.20.1');
-    assert.equal(e.verdict, 'reach');
+    assert.equal(e.verdict, 'reached');
     assert.deepEqual(
       e.forward.map((h) => `${h.node}/${h.inIf ?? ''}`),
       ['ns0/', 'host/veth11'],
@@ -91,7 +91,7 @@ describe('neighbours and the host', () => {
       .route('R2', '10.0.1.0/24', '10.0.2.2')
       .build();
     const e = explain(lab, 'S', 'host');
-    assert.equal(e.verdict, 'reach');
+    assert.equal(e.verdict, 'reached');
     assert.ok(e.notes.some((n) => n.startsWith('assuming rp_filter = 0 on host')));
     const live = explain(lab, 'S', 'host', { assume: { host: { 'net.ipv4.conf.all.rp_filter': '1' } } });
     assert.equal(live.verdict, 'lost');
@@ -107,7 +107,7 @@ describe('neighbours and the host', () => {
       .route('b', 'default', 'fe80::1', { dev: 'e0' })
       .build();
     const e = explain(lab, 'a', 'b');
-    assert.equal(e.verdict, 'reach');
+    assert.equal(e.verdict, 'reached');
     assert.ok(e.notes.some((n) => n.includes('fe80::1 is link-local: assuming r')));
   });
 });

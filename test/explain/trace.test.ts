@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { explainCore } from '../../src/explain/explain.js';
-import { checkExpectations, predictMatrix, toPair } from '../../src/explain/matrix.js';
+import { predictMatrix, toResult } from '../../src/explain/matrix.js';
 import { LabModel } from '../../src/explain/model.js';
 import { simulate } from '../../src/explain/simulate.js';
 import { Tracer } from '../../src/explain/trace.js';
-import type { MatrixOptions, PredictedPair } from '../../src/explain/types.js';
+import type { MatrixOptions } from '../../src/explain/types.js';
+import { judgeExpectations } from '../../src/reach/matrix.js';
+import type { ReachResult } from '../../src/reach/types.js';
 import { parseTopology } from '../../src/topology/load.js';
 import type { ResolvedLab } from '../../src/topology/types.js';
 import { LabBuilder } from '../helpers/lab.js';
@@ -130,10 +132,10 @@ function labs(): Record<string, ResolvedLab> {
 }
 
 /** predictMatrix as it was: `explainCore` for every (source, target address), hop by hop. */
-function reference(lab: ResolvedLab, opts: MatrixOptions = {}): PredictedPair[] {
+function reference(lab: ResolvedLab, opts: MatrixOptions = {}): ReachResult[] {
   const m = new LabModel(lab, opts);
   const nodes = m.l3Nodes();
-  const pairs: PredictedPair[] = [];
+  const pairs: ReachResult[] = [];
   for (const from of nodes) {
     for (const to of nodes) {
       if (from === to) continue;
@@ -141,7 +143,7 @@ function reference(lab: ResolvedLab, opts: MatrixOptions = {}): PredictedPair[] 
       if (opts.addresses === 'first')
         list = [4, 6].flatMap((f) => list.filter((t) => t.family === f).slice(0, 1));
       for (const t of list) {
-        pairs.push(toPair(explainCore(m, from, to, t).e, to));
+        pairs.push({ ...toResult(explainCore(m, from, t).e), toNode: to });
       }
     }
   }
@@ -205,8 +207,8 @@ describe('predictMatrix, fast path', () => {
   for (const [name, lab] of Object.entries(labs())) {
     it(`${name}: the same pairs as explainCore pair by pair, for every family and address choice`, () => {
       for (const opts of [{}, { family: 4 }, { family: 6 }, { addresses: 'first' }] as MatrixOptions[]) {
-        const fast = predictMatrix(lab, opts);
-        assert.deepEqual(fast.pairs, reference(lab, opts), JSON.stringify(opts));
+        const fast = predictMatrix(lab, { ...opts, expectTargets: false });
+        assert.deepEqual(fast.results, reference(lab, opts), JSON.stringify(opts));
       }
     });
   }
@@ -214,13 +216,13 @@ describe('predictMatrix, fast path', () => {
   it('the labs cover every kind of outcome: reach, loss on the way there or back, unreachable, each failure', () => {
     const kinds = new Set<string>();
     for (const lab of Object.values(labs())) {
-      for (const p of predictMatrix(lab).pairs) {
+      for (const p of predictMatrix(lab).results) {
         kinds.add(p.verdict);
         if (p.failure) kinds.add(`${p.failure.direction}: ${p.failure.reason}`);
       }
     }
     for (const k of [
-      'reach',
+      'reached',
       'lost',
       'unreachable',
       'forward: Network is unreachable',
@@ -244,8 +246,8 @@ describe('predictMatrix, fast path', () => {
       .build();
     const fromA = (opts: MatrixOptions) =>
       predictMatrix(lab, opts)
-        .pairs.filter((p) => p.from === 'a' && p.to === 'b')
-        .map((p) => p.address);
+        .results.filter((p) => p.from === 'a' && p.toNode === 'b')
+        .map((p) => p.to);
     assert.deepEqual(fromA({}), ['10.0.0.2', '10.0.1.2', '10.0.2.2', '2001:db8::2', '2001:db8:1::2']);
     assert.deepEqual(fromA({ addresses: 'first' }), ['10.0.0.2', '2001:db8::2']);
     assert.deepEqual(fromA({ addresses: 'first', family: 6 }), ['2001:db8::2']);
@@ -257,19 +259,22 @@ describe('predictMatrix, fast path', () => {
       { from: 'ns0', to: 'host', reach: true },
       { from: 'ns0', to: 'host', reach: false },
     ];
+    const toHost = (opts: MatrixOptions) =>
+      predictMatrix(lab, opts).results.filter((p) => p.from === 'ns0' && p.toNode === 'host').length;
+    assert.equal(toHost({ addresses: 'first', expectTargets: false }), 1);
+    assert.equal(toHost({ addresses: 'first' }), 2);
     const first = predictMatrix(lab, { addresses: 'first' });
-    assert.equal(first.pairs.filter((p) => p.from === 'ns0' && p.to === 'host').length, 1);
-    const [reach, noReach] = checkExpectations(lab, first);
+    const [reach, noReach] = judgeExpectations(lab, first);
     assert.deepEqual(
-      reach.predicted.map((p) => [p.address, p.verdict]),
+      reach.results.map((p) => [p.to, p.verdict]),
       [
-        ['10.1.10.1', 'reach'],
-        ['10.1.20.1', 'reach'],
+        ['10.1.10.1', 'reached'],
+        ['10.1.20.1', 'reached'],
       ],
     );
     assert.equal(reach.holds, true);
     assert.equal(noReach.holds, false);
-    assert.deepEqual(checkExpectations(lab, predictMatrix(lab)), checkExpectations(lab, first));
+    assert.deepEqual(judgeExpectations(lab, predictMatrix(lab)), judgeExpectations(lab, first));
   });
 
   it('250-router auto chain: every pair, both addresses, in seconds (timings printed)', (t) => {
@@ -285,11 +290,11 @@ describe('predictMatrix, fast path', () => {
       `250-chain matrix: all addresses ${all.ms.toFixed(0)} ms, first address ${first.ms.toFixed(0)} ms`,
     );
     // 498 addresses (the two ends have one), each pinged by the 249 other nodes.
-    assert.equal(all.m.pairs.length, 498 * 249);
-    assert.equal(first.m.pairs.length, 250 * 249);
-    assert.ok(all.m.pairs.every((p) => p.verdict === 'reach'));
-    const end = all.m.pairs.find((p) => p.from === 'r0' && p.to === 'r249');
-    assert.deepEqual([end?.hops, end?.replyTtl], [248, 255 - 248]);
+    assert.equal(all.m.results.length, 498 * 249);
+    assert.equal(first.m.results.length, 250 * 249);
+    assert.ok(all.m.results.every((p) => p.verdict === 'reached'));
+    const end = all.m.results.find((p) => p.from === 'r0' && p.toNode === 'r249');
+    assert.deepEqual([end?.hops, end?.requestHops, end?.replyTtl], [248, 248, 255 - 248]);
     assert.ok(all.ms < 15_000, `took ${all.ms.toFixed(0)} ms`);
   });
 
@@ -299,14 +304,14 @@ describe('predictMatrix, fast path', () => {
     const m = predictMatrix(lab, { addresses: 'first' });
     const ms = performance.now() - t0;
     t.diagnostic(`250-chain, r125 not forwarding: ${ms.toFixed(0)} ms`);
-    const across = m.pairs.filter((p) => p.verdict !== 'reach');
+    const across = m.results.filter((p) => p.verdict !== 'reached');
     // Pairs on both sides of r125 (and not r125 itself): 125 * 124 in each direction.
     assert.equal(across.length, 2 * 125 * 124);
     assert.ok(
       across.every((p) => p.failure?.node === 'r125' && p.failure.reason.startsWith('forwarding disabled')),
     );
-    const p = m.pairs.find((x) => x.from === 'r0' && x.to === 'r249');
-    assert.equal(p?.hops, 124);
+    const p = m.results.find((x) => x.from === 'r0' && x.toNode === 'r249');
+    assert.equal(p?.requestHops, 124);
     assert.ok(ms < 15_000, `took ${ms.toFixed(0)} ms`);
   });
 });

@@ -50,7 +50,7 @@ describe(`a chain of ${N} routers with routing: auto`, { skip: skipUnlessRoot },
 
   it('every pair reaches every other (ping r0 -> r249 crosses 248 routers)', async () => {
     const report = await lab.check({ timeoutMs: 1500, addresses: 'first' });
-    const notReached = report.matrix.results.filter((x) => x.status !== 'reached');
+    const notReached = report.matrix.results.filter((x) => x.verdict !== 'reached');
     assert.equal(notReached.length, 0, JSON.stringify(notReached.slice(0, 3)));
     assert.deepEqual(report.findings, []);
     const far = lab.topology.nodes[N - 1].interfaces[0].ipv4[0].split('/')[0];

@@ -11,15 +11,16 @@ import { labNetnsSysctls } from '../../src/apply/session.js';
 import { Lab } from '../../src/lab/lab.js';
 import { NetnsHandle } from '../../src/netns/handle.js';
 import { openProbeSockets, probe } from '../../src/probe/icmp.js';
-import { checkExpectations, pingMatrix, summarizeMatrix } from '../../src/probe/matrix.js';
-import type { ProbeResult } from '../../src/probe/types.js';
+import { pingMatrix } from '../../src/probe/matrix.js';
+import { judgeExpectations, summarizeMatrix } from '../../src/reach/matrix.js';
+import type { ReachResult } from '../../src/reach/types.js';
 import * as sys from '../../src/sys/libc.js';
 import { makeSandbox, removeSandbox } from '../helpers/cli.js';
 import { ipNetnsDelete, netnsExec, skipUnlessRoot, uniqueName } from '../helpers/kernel.js';
 import { LabBuilder } from '../helpers/lab.js';
 
 interface Witnessed {
-  status: ProbeResult['status'];
+  status: ReachResult['verdict'];
   ttl?: number;
   reason?: string;
   reporter?: string;
@@ -124,7 +125,7 @@ describe('probe: one router between two namespaces', { skip: skipUnlessRoot }, (
 
   it('reaches a directly connected neighbour: hops 0, reply ttl 64, as ping sees it', async () => {
     const [res] = await probe([{ ...from('10.61.1.1'), toNode: 'r' }]);
-    assert.equal(res.status, 'reached');
+    assert.equal(res.verdict, 'reached');
     assert.equal(res.replyTtl, 64);
     assert.equal(res.hops, 0);
     assert.equal(res.toNode, 'r');
@@ -138,7 +139,7 @@ describe('probe: one router between two namespaces', { skip: skipUnlessRoot }, (
     const t = performance.now();
     const [res] = await probe([from('10.61.2.2')], { timeoutMs: 400 });
     const took = performance.now() - t;
-    assert.deepEqual(res, { from: 'a', to: '10.61.2.2', family: 4, status: 'lost' });
+    assert.deepEqual(res, { from: 'a', to: '10.61.2.2', family: 4, verdict: 'lost' });
     assert.ok(took >= 400 && took < 1500, `waited ${took} ms for a 400 ms timeout`);
     assert.deepEqual(await ping(names.a, '10.61.2.2'), { status: 'lost' });
   });
@@ -148,7 +149,7 @@ describe('probe: one router between two namespaces', { skip: skipUnlessRoot }, (
     r.setSysctl('net.ipv6.conf.all.forwarding', '1');
     const res = await probe([from('10.61.2.2'), from('fd61:2::2')]);
     for (const x of res) {
-      assert.equal(x.status, 'reached', `${x.to}: ${x.status}`);
+      assert.equal(x.verdict, 'reached', `${x.to}: ${x.verdict}`);
       assert.equal(x.replyTtl, 63);
       assert.equal(x.hops, 1);
     }
@@ -163,7 +164,7 @@ describe('probe: one router between two namespaces', { skip: skipUnlessRoot }, (
   it('reports a local route failure as ping does: Network is unreachable', async () => {
     const res = await probe([from('10.62.0.1'), from('fd62::1')]);
     for (const x of res) {
-      assert.equal(x.status, 'unreachable');
+      assert.equal(x.verdict, 'unreachable');
       assert.equal(x.reason, 'Network is unreachable');
       assert.equal(x.reporter, undefined);
     }
@@ -175,10 +176,10 @@ describe('probe: one router between two namespaces', { skip: skipUnlessRoot }, (
 
   it('reports the router that has no route onward, with its ICMP error', async () => {
     const [v4, v6] = await probe([from('10.61.3.9'), from('fd61:3::9')]);
-    assert.equal(v4.status, 'unreachable');
+    assert.equal(v4.verdict, 'unreachable');
     assert.equal(v4.reason, 'Destination Net Unreachable');
     assert.equal(v4.reporter, '10.61.1.1');
-    assert.equal(v6.status, 'unreachable');
+    assert.equal(v6.verdict, 'unreachable');
     assert.equal(v6.reason, 'Destination unreachable: No route');
     assert.equal(v6.reporter, 'fd61:1::1');
     assert.deepEqual(await ping(names.a, '10.61.3.9'), {
@@ -203,7 +204,7 @@ describe('probe: one router between two namespaces', { skip: skipUnlessRoot }, (
       { timeoutMs: 500 },
     );
     assert.deepEqual(
-      res.map((x) => `${x.from}>${x.to} ${x.status}${x.hops === undefined ? '' : ` ${x.hops}`}`),
+      res.map((x) => `${x.from}>${x.to} ${x.verdict}${x.hops === undefined ? '' : ` ${x.hops}`}`),
       [
         'a>10.61.2.2 reached 1',
         'b>10.61.1.2 reached 1',
@@ -227,11 +228,11 @@ describe('probe: one router between two namespaces', { skip: skipUnlessRoot }, (
       probe([fromB('10.61.2.1'), fromB('fd61:1::2'), fromB('10.61.2.99')], { timeoutMs: 500 }),
     ]);
     assert.deepEqual(
-      x.map((v) => `${v.status} ${v.reporter ?? ''}`),
+      x.map((v) => `${v.verdict} ${v.reporter ?? ''}`),
       ['reached ', 'unreachable 10.61.2.1'],
     );
     assert.deepEqual(
-      y.map((v) => v.status),
+      y.map((v) => v.verdict),
       ['reached', 'reached', 'lost'],
     );
     assert.equal((await other).status, 'reached');
@@ -247,7 +248,7 @@ describe('probe: one router between two namespaces', { skip: skipUnlessRoot }, (
       },
     );
     assert.deepEqual(
-      res.map((x) => x.status),
+      res.map((x) => x.verdict),
       ['reached', 'reached', 'reached'],
     );
     assert.equal(openFds(), before);
@@ -366,8 +367,8 @@ describe('pingMatrix over a six-node lab', { skip: skipUnlessRoot }, () => {
     'a>10.60.1.10': 'reached 0',
     'a>fd60:1::10': 'reached 0',
   };
-  const text = (x: ProbeResult) =>
-    x.status === 'reached' ? `reached ${x.hops}` : x.status === 'lost' ? 'lost' : `unreachable ${x.reason}`;
+  const text = (x: ReachResult) =>
+    x.verdict === 'reached' ? `reached ${x.hops}` : x.verdict === 'lost' ? 'lost' : `unreachable ${x.reason}`;
 
   let m: Awaited<ReturnType<typeof pingMatrix>>;
 
@@ -392,7 +393,7 @@ describe('pingMatrix over a six-node lab', { skip: skipUnlessRoot }, () => {
     const seen = await Promise.all(sweep.map((x) => ping(nsOf(x.from), x.to)));
     sweep.forEach((x, i) => {
       const w = seen[i];
-      assert.equal(x.status, w.status, `${x.from} -> ${x.to}: probe ${x.status}, ping ${w.status}`);
+      assert.equal(x.verdict, w.status, `${x.from} -> ${x.to}: probe ${x.verdict}, ping ${w.status}`);
       if (w.status === 'reached') assert.equal(x.replyTtl, w.ttl, `${x.from} -> ${x.to} ttl`);
       if (w.status === 'unreachable') assert.equal(x.reason, w.reason, `${x.from} -> ${x.to} reason`);
     });
@@ -402,16 +403,16 @@ describe('pingMatrix over a six-node lab', { skip: skipUnlessRoot }, () => {
     const cells = summarizeMatrix(m);
     const cell = (from: string, to: string) => cells.find((c) => c.from === from && c.toNode === to);
     assert.equal(cells.length, 30);
-    assert.equal(cell('a', 'c')?.status, 'reached');
+    assert.equal(cell('a', 'c')?.verdict, 'reached');
     assert.equal(cell('a', 'c')?.hops, 1);
-    assert.equal(cell('host', 'r')?.status, 'unreachable');
-    assert.equal(cell('c', 'r')?.status, 'unreachable');
-    assert.equal(cell('c', 'b')?.status, 'lost');
+    assert.equal(cell('host', 'r')?.verdict, 'unreachable');
+    assert.equal(cell('c', 'r')?.verdict, 'unreachable');
+    assert.equal(cell('c', 'b')?.verdict, 'lost');
     assert.equal(cell('a', 'a'), undefined);
   });
 
   it('judges the expectations: which hold, which fail, and why', () => {
-    const checks = checkExpectations(l, m);
+    const checks = judgeExpectations(l, m);
     assert.deepEqual(
       checks.map((c) => c.holds),
       [true, false, false, true, false, true, true, true],
@@ -420,12 +421,9 @@ describe('pingMatrix over a six-node lab', { skip: skipUnlessRoot }, () => {
     assert.equal(checks[2].message, 'host cannot reach c: 10.60.2.2: Network is unreachable');
     assert.equal(checks[3].message, 'c cannot reach host: 10.60.0.1: no reply');
     assert.equal(checks[4].message, 'b cannot reach a: fd60:1::10: Network is unreachable');
-    assert.equal(
-      checks[6].message,
-      'a cannot reach 10.60.9.9: 10.60.9.9: Destination Net Unreachable (from 10.60.1.1)',
-    );
+    assert.equal(checks[6].message, 'a cannot reach 10.60.9.9: Destination Net Unreachable (from 10.60.1.1)');
     assert.deepEqual(
-      checks[7].observed.map((x) => x.to),
+      checks[7].results.map((x) => x.to),
       ['10.60.1.10', 'fd60:1::10'],
     );
   });

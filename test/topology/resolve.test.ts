@@ -48,7 +48,7 @@ function chain(n: number, extra = ''): string {
 /** Routers crossed by a ping from `from` to `to`, by the forwarding simulator; undefined when it fails. */
 function routersTo(lab: ResolvedLab, from: string, to: string): number | undefined {
   const e = explain(lab, from, to);
-  return e.verdict === 'reach' ? e.hops : undefined;
+  return e.verdict === 'reached' ? e.requestHops : undefined;
 }
 
 describe('automatic addressing', () => {

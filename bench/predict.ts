@@ -1,0 +1,68 @@
+/**
+ * Prediction benchmark: `nslab check FILE --predict` of a generated lab of about N nodes (LANs of 20 on bridges,
+ * each behind a router off the host, `routing: auto`, no address written), as a whole CLI process (start, load,
+ * predict, print), median of 3; then, in this process, loading the file and predicting the matrix separately.
+ * Needs no root and touches no kernel state. The target (issue "Performance"): 300 nodes within 1 s.
+ *
+ *   npm run build && npx tsx bench/predict.ts [N ...]        (default: 300)
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Lab } from '../src/lab/lab.js';
+
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
+const BIN = join(import.meta.dirname, '..', 'dist', 'cli', 'bin.js');
+
+function labText(n: number): string {
+  const racks = Math.ceil(n / 20);
+  const nodes: string[] = [];
+  const links: string[] = [];
+  for (let r = 0; r < racks; r++) {
+    nodes.push(`    sw${r}: { kind: bridge }`, `    gw${r}: {}`);
+    links.push(
+      `    - endpoints: ["host:up${r}", "gw${r}:up"]`,
+      `    - endpoints: ["gw${r}:down", "sw${r}:p0"]`,
+    );
+    for (let h = 0; h < 19 && r * 20 + h + 1 < n; h++) {
+      nodes.push(`    h${r}x${h}: {}`);
+      links.push(`    - endpoints: ["h${r}x${h}:eth0", "sw${r}:p${h + 1}"]`);
+    }
+  }
+  return `name: predict${n}\nrouting: auto\ntopology:\n  defaults: { ipv4-pool: 10.128.0.0/9 }\n  nodes:\n    host: {}\n${nodes.join('\n')}\n  links:\n${links.join('\n')}\n`;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const dir = mkdtempSync(join(tmpdir(), 'nslab-bench-'));
+try {
+  for (const n of sizes.length ? sizes : [300]) {
+    const file = join(dir, `predict${n}.nslab.yml`);
+    writeFileSync(file, labText(n));
+    const cli: number[] = [];
+    let summary = '';
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      const r = spawnSync(process.execPath, [BIN, 'check', file, '--predict'], { encoding: 'utf8' });
+      cli.push((performance.now() - t) / 1000);
+      if (r.status !== 0) throw new Error(`nslab check --predict failed: ${r.stderr}`);
+      summary = r.stdout.split('\n')[0];
+    }
+    const t0 = performance.now();
+    const lab = await Lab.load(file);
+    const t1 = performance.now();
+    const m = lab.predict();
+    const t2 = performance.now();
+    const l3 = m.nodes.length;
+    console.log(
+      `${l3} L3 nodes, ${m.results.length} pings: nslab check --predict ${median(cli).toFixed(2)} s (median of 3: ` +
+        `${cli.map((x) => x.toFixed(2)).join(', ')}); in process: load ${(t1 - t0).toFixed(0)} ms, predict ` +
+        `${(t2 - t1).toFixed(0)} ms\n  ${summary}`,
+    );
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
