@@ -2,11 +2,20 @@
  * The lab life-cycle commands: up, down, status, exec, plan, export, schema, demo.
  */
 import Table from 'cli-table3';
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type DemoEvent, runDemo } from '../lab/demo.js';
-import { Lab, type LabStatus, privileged, requirePrivilege } from '../lab/lab.js';
+import { NotUpError } from '../lab/find.js';
+import {
+  type DownResult,
+  type GcResult,
+  Lab,
+  type LabStatus,
+  privileged,
+  requirePrivilege,
+} from '../lab/lab.js';
 import { describeOp, formatOp } from '../plan/format.js';
 import type { Op, Plan } from '../plan/types.js';
+import { NslabError } from '../sys/errors.js';
 import { topologyJsonSchemaText } from '../topology/schema.js';
 import { c, json, out, progress, warn, writeOutput } from './ui.js';
 
@@ -45,6 +54,115 @@ function ms(n: number): string {
   return n < 1000 ? `${n.toFixed(0)} ms` : `${(n / 1000).toFixed(2)} s`;
 }
 
+/** `--grace SECONDS`: a number of seconds, 0 or more. */
+function seconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new InvalidArgumentError('must be a number of seconds (0 or more)');
+  return n;
+}
+
+/**
+ * Runs `work` with SIGINT and SIGTERM caught: the first one aborts the signal given to `work` (an `up` then
+ * stops at its next batch and rolls back). Handlers are removed afterwards.
+ */
+async function abortable<T>(what: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const on = (sig: NodeJS.Signals) => {
+    if (ac.signal.aborted) return;
+    warn(`${sig}: stopping ${what} at the next step and rolling back what it did`);
+    ac.abort(sig);
+  };
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  try {
+    return await work(ac.signal);
+  } finally {
+    process.off('SIGINT', on);
+    process.off('SIGTERM', on);
+  }
+}
+
+/** Runs `work` with SIGINT and SIGTERM deferred: it finishes, then the command exits 130. */
+async function uninterruptible<T>(what: string, work: () => Promise<T>): Promise<T> {
+  let caught: string | undefined;
+  const on = (sig: NodeJS.Signals) => {
+    if (caught === undefined) warn(`${sig}: finishing ${what} first`);
+    caught ??= sig;
+  };
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  try {
+    return await work();
+  } finally {
+    process.off('SIGINT', on);
+    process.off('SIGTERM', on);
+    if (caught !== undefined) {
+      warn(`interrupted (${caught}) during ${what}, which was finished first`);
+      process.exitCode = 130;
+    }
+  }
+}
+
+/** `zebra (r1), ospfd (r1), ...`: processes stopped by `down`, at most a dozen named. */
+function stoppedText(r: DownResult): string {
+  const names = r.stopped.map((p) => `${p.comm} (${p.node})`);
+  const shown = names.slice(0, 12).join(', ');
+  return `stopped ${r.stopped.length} process${r.stopped.length === 1 ? '' : 'es'}: ${shown}${names.length > 12 ? `, and ${names.length - 12} more` : ''}`;
+}
+
+/**
+ * The host namespace of a lab given by name for `down --force` (whose ledger may be damaged): the given one, or
+ * the one host namespace a record of that name has.
+ */
+function forcedHost(name: string, hostNetns: string | undefined): string | null {
+  if (hostNetns !== undefined) return hostNetns;
+  const hosts = [
+    ...new Set(
+      Lab.list()
+        .filter((l) => l.name === name)
+        .map((l) => l.hostNetns),
+    ),
+  ];
+  if (hosts.length > 1)
+    throw new NslabError(
+      `several labs named ${name} are recorded, with host namespaces ${hosts.map((h) => h ?? '(the default namespace)').join(', ')}: choose one with --host-netns NAME`,
+      2,
+    );
+  return hosts[0] ?? null;
+}
+
+/**
+ * Prints an `exec:` entry's output as it comes, under the progress line: `[node] command`, then its lines
+ * indented. Nothing is printed for an entry that prints nothing.
+ */
+function execPrinter(bar: ReturnType<typeof progress> | undefined) {
+  let current = '';
+  let partial = '';
+  let headed = false;
+  return {
+    data(node: string, command: string, text: string) {
+      const id = `${node}\u0000${command}`;
+      if (id !== current) {
+        current = id;
+        partial = '';
+        headed = false;
+      }
+      if (text === '') return;
+      bar?.clear();
+      if (!headed) out(c.dim(`  [${node}] ${command}`));
+      headed = true;
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) out(c.dim(`    ${l}`));
+    },
+    end() {
+      if (partial) out(c.dim(`    ${partial}`));
+      partial = '';
+    },
+  };
+}
+
 export function registerCore(program: Command): void {
   program
     .command('up')
@@ -64,14 +182,17 @@ export function registerCore(program: Command): void {
     .action(async (file: string, o: CommonOpts & { dryRun?: boolean }) => {
       const lab = await Lab.load(file, { hostNetns: o.hostNetns });
       const bar = o.json ? undefined : progress(`building ${lab.name}`);
-      const r = await lab.up({
-        dryRun: o.dryRun,
-        onProgress: bar ? (d, t) => bar.update(d, t) : undefined,
-        onExecOutput: (node, command, output) => {
-          if (!o.json && !o.quiet && output.trim())
-            out(c.dim(`  [${node}] ${command}\n${output.replace(/^/gm, '    ')}`));
-        },
-      });
+      const printer = !o.json && !o.quiet ? execPrinter(bar) : undefined;
+      const r = await abortable(`up of ${lab.name}`, (signal) =>
+        lab.up({
+          dryRun: o.dryRun,
+          signal,
+          onProgress: bar ? (d, t) => bar.update(d, t) : undefined,
+          onExecData: printer?.data,
+          onExecOutput: printer?.end,
+        }),
+      );
+      for (const n of r.notes) warn(n);
       bar?.done();
       if (o.json) {
         json({
@@ -101,31 +222,56 @@ export function registerCore(program: Command): void {
 
   program
     .command('down')
-    .description('remove exactly what nslab made for a lab, and restore the sysctls it changed')
+    .description(
+      'stop the processes running in a lab, remove exactly what nslab made for it, and restore the sysctls it changed',
+    )
     .argument('<lab>', 'topology file or lab name')
     .addOption(hostNetnsOption())
+    .option('--grace <seconds>', 'how long processes get after SIGTERM before SIGKILL', seconds, 3)
+    .option(
+      '--force',
+      "recover from the kernel alone (a damaged ledger): remove what carries the lab's mark and the processes in its namespaces",
+    )
     .option('-v, --verbose', 'print every operation')
     .option('-q, --quiet', 'print only the summary')
     .option('--json', 'machine-readable output')
-    .addHelpText('after', '\nExample:\n  sudo nslab down seed\n  sudo nslab down examples/seed.nslab.yml')
-    .action(async (target: string, o: CommonOpts) => {
-      const hostNetns = o.hostNetns ?? null;
-      if (
-        !Lab.isFileArgument(target) &&
-        !Lab.list().some((l) => l.name === target && l.hostNetns === hostNetns)
-      ) {
-        if (o.json) json({ lab: target, changed: false, durationMs: 0, operations: [] });
-        else out(`lab ${c.bold(target)} is not up: nothing to remove`);
-        return;
+    .addHelpText(
+      'after',
+      '\nExample:\n  sudo nslab down seed\n  sudo nslab down examples/seed.nslab.yml --grace 10\n  sudo nslab down --force seed',
+    )
+    .action(async (target: string, o: CommonOpts & { grace: number; force?: boolean }) => {
+      const graceMs = o.grace * 1000;
+      let r: DownResult;
+      let hostNetns: string | null;
+      if (o.force) {
+        const name = Lab.isFileArgument(target) ? (await Lab.load(target)).name : target;
+        hostNetns = forcedHost(name, o.hostNetns);
+        const host = hostNetns;
+        r = await uninterruptible(`down of ${name}`, () =>
+          Lab.remove(name, { hostNetns: host, force: true, graceMs }),
+        );
+      } else {
+        let lab: Lab;
+        try {
+          lab = await Lab.locate(target, { hostNetns: o.hostNetns });
+        } catch (e) {
+          if (!(e instanceof NotUpError)) throw e;
+          if (o.json) json({ lab: target, changed: false, durationMs: 0, operations: [], stopped: [] });
+          else out(`lab ${c.bold(target)} is not up: nothing to remove`);
+          return;
+        }
+        hostNetns = lab.hostNetns;
+        r = await uninterruptible(`down of ${lab.name}`, () => lab.down({ graceMs }));
       }
-      const lab = await Lab.open(target, { hostNetns: o.hostNetns });
-      const r = await lab.down();
+      for (const n of r.notes) warn(n);
       if (o.json) {
         json({
           lab: r.lab,
           changed: r.changed,
           durationMs: r.durationMs,
-          operations: opsJson(r.plan, lab.hostNetns),
+          operations: opsJson(r.plan, hostNetns),
+          stopped: r.stopped.map((p) => ({ pid: p.pid, node: p.node, command: p.command, signal: p.signal })),
+          notes: r.notes,
         });
         return;
       }
@@ -133,10 +279,29 @@ export function registerCore(program: Command): void {
         out(`lab ${c.bold(r.lab)} is not up: nothing to remove`);
         return;
       }
-      if (!o.quiet) printOps(r.plan.ops, lab.hostNetns, o.verbose);
+      if (r.stopped.length > 0) out(stoppedText(r));
+      if (!o.quiet) printOps(r.plan.ops, hostNetns, o.verbose);
       out(
         `${c.green('✔')} lab ${c.bold(r.lab)} is down: ${r.plan.ops.length} operations in ${ms(r.durationMs)}`,
       );
+    });
+
+  program
+    .command('gc')
+    .description(
+      'list every object carrying an nslab mark that no lab owns (namespaces, devices), and remove them with --yes',
+    )
+    .option('--lab <name>', "only what carries this lab's mark")
+    .option('--yes', 'remove what is listed')
+    .option('--grace <seconds>', 'how long processes get after SIGTERM before SIGKILL', seconds, 3)
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  sudo nslab gc\n  sudo nslab gc --lab seed --yes')
+    .action(async (o: { lab?: string; yes?: boolean; grace: number; json?: boolean }) => {
+      const r = await uninterruptible('gc', () =>
+        Lab.gc({ lab: o.lab, yes: o.yes, graceMs: o.grace * 1000 }),
+      );
+      if (o.json) return json(gcJson(r));
+      printGc(r, !!o.yes);
     });
 
   program
@@ -165,13 +330,15 @@ export function registerCore(program: Command): void {
               : l.hostMissing
                 ? c.yellow(`${l.hostNetns} (gone)`)
                 : l.hostNetns,
-            l.nodes,
+            l.damaged ? c.red('damaged ledger') : l.nodes,
             l.file ?? '',
             l.updatedAt,
           ]);
-        return out(t.toString());
+        out(t.toString());
+        for (const l of labs) if (l.damaged) warn(l.damaged);
+        return;
       }
-      const lab = await Lab.open(target, { hostNetns: o.hostNetns });
+      const lab = await Lab.locate(target, { hostNetns: o.hostNetns });
       const s = lab.status();
       if (o.json) return json(s);
       printStatus(s);
@@ -258,7 +425,7 @@ export function registerCore(program: Command): void {
     .addHelpText('after', '\nExample:\n  sudo nslab demo')
     .action(async (o: CommonOpts) => {
       requirePrivilege();
-      await runDemo(printDemo, { hostNetns: o.hostNetns });
+      await abortable('the demo', (signal) => runDemo(printDemo, { hostNetns: o.hostNetns, signal }));
     });
 }
 
@@ -318,14 +485,62 @@ function printStatus(s: LabStatus): void {
     out('routes:');
     for (const n of routes) for (const r of n.routes) out(`  ${n.name}: ${r}`);
   }
+  const running = s.nodes.filter((n) => n.processes.length > 0);
+  if (running.length) {
+    out('processes:');
+    for (const n of running) for (const p of n.processes) out(`  ${n.name}: ${p.pid} ${p.command}`);
+  }
   const sysctls = s.nodes.filter((n) => Object.keys(n.sysctls).length > 0);
   if (sysctls.length) {
     out('sysctls:');
     for (const n of sysctls) for (const [k, v] of Object.entries(n.sysctls)) out(`  ${n.name}: ${k} = ${v}`);
   }
+  for (const n of s.notes) warn(n);
   if (s.drift.length === 0) out(`${c.green('✔')} in line with the file`);
   else {
     out(c.yellow(`drift from the file (${s.drift.length}); \`nslab up\` would:`));
     for (const d of s.drift) out(`  - ${d}`);
   }
+}
+
+function gcJson(r: GcResult) {
+  return {
+    namespaces: r.namespaces.map((n) => ({ name: n.name, lab: n.lab, processes: n.processes })),
+    devices: r.devices.map((d) => ({ netns: d.ns, name: d.name, lab: d.lab })),
+    skipped: r.skipped,
+    ...(r.removed
+      ? {
+          removed: {
+            namespaces: r.removed.namespaces,
+            devices: r.removed.devices.map((d) => ({ netns: d.ns, name: d.name })),
+            stopped: r.removed.stopped.map((p) => ({ pid: p.pid, netns: p.node, command: p.command })),
+            notes: r.removed.notes,
+          },
+        }
+      : {}),
+  };
+}
+
+function printGc(r: GcResult, removing: boolean): void {
+  for (const s of r.skipped) warn(`lab ${s.lab} skipped: ${s.why}`);
+  const found = r.namespaces.length + r.devices.length;
+  if (found === 0) {
+    out(`${c.green('✔')} nothing carries an nslab mark that no lab owns`);
+    return;
+  }
+  for (const n of r.namespaces)
+    out(
+      `  namespace ${n.name} (lab ${n.lab})${n.processes ? `, ${n.processes} process${n.processes === 1 ? '' : 'es'} inside` : ''}`,
+    );
+  for (const d of r.devices) out(`  device ${d.name} in ${d.ns ?? 'the default namespace'} (lab ${d.lab})`);
+  if (!removing) {
+    out(`${found} orphan object${found === 1 ? '' : 's'}; \`nslab gc --yes\` removes them`);
+    return;
+  }
+  const rm = r.removed!;
+  for (const n of rm.notes) warn(n);
+  if (rm.stopped.length) out(`stopped ${rm.stopped.length} process${rm.stopped.length === 1 ? '' : 'es'}`);
+  out(
+    `${c.green('✔')} removed ${rm.namespaces.length} namespace${rm.namespaces.length === 1 ? '' : 's'} and ${rm.devices.length} device${rm.devices.length === 1 ? '' : 's'}`,
+  );
 }

@@ -1,0 +1,206 @@
+/**
+ * `down`: removes what a lab owns, proven from the kernel, in the order that costs the kernel least. First every
+ * process inside the lab's namespaces is stopped (SIGTERM, grace, SIGKILL: a process would keep its namespace
+ * alive, unnamed and unseen); then the namespaces are deleted in one go (the kernel removes their devices, the
+ * host ends of their veths included, in one batched cleanup); then the host's own objects; and it returns once
+ * the kernel shows none of the lab's devices in the host.
+ */
+import { fstatSync } from 'node:fs';
+import type { LinkInfo } from '../netlink/link.js';
+import { NetnsHandle } from '../netns/handle.js';
+import { deleteNamedNetns, listNamedNetns, type NetnsId, namedNetnsId } from '../netns/named.js';
+import { hostNodeOf, ownershipAlias } from '../plan/common.js';
+import { planDown } from '../plan/down.js';
+import type { Ledger, ObservedState, Op, Plan } from '../plan/types.js';
+import { killProcessesSync, type StoppedProcess, stopProcesses } from '../proc/stop.js';
+import { type ExecuteOptions, executePlan } from './execute.js';
+import { observeNamespace } from './observe.js';
+import { claimNamespaces, foreignNote } from './ownership.js';
+import { KernelSession } from './session.js';
+import { Journal } from './store.js';
+import { heldHostSysctls, recordHostSysctls, settleHostRestores } from './sysctls.js';
+import { LinkWatch } from './watch.js';
+
+/** A process stopped by `down`, with the node it ran in. */
+export interface StoppedInNode extends StoppedProcess {
+  node: string;
+}
+
+export interface TeardownResult {
+  plan: Plan;
+  stopped: StoppedInNode[];
+  /** Sentences about what was left alone and why (a namespace under a lab name that is someone else's). */
+  notes: string[];
+}
+
+export interface TeardownOptions {
+  /** Grace period after SIGTERM before SIGKILL (default 3000 ms). */
+  graceMs?: number;
+  onProgress?: ExecuteOptions['onProgress'];
+}
+
+/** An owned namespace, looked at once before it goes: its loopback mark and its devices. */
+interface Looked {
+  name: string;
+  id: NetnsId;
+  links: LinkInfo[];
+}
+
+/**
+ * Opens each namespace proven the lab's by identity, checks that its loopback carries the lab's mark (a
+ * namespace given the same inode number after the lab's was deleted by hand has not) and lists its devices,
+ * then closes it again before anything is deleted.
+ */
+function lookInside(names: { name: string; id: NetnsId }[], mark: string, notes: string[]): Looked[] {
+  const out: Looked[] = [];
+  for (const { name, id } of names) {
+    let h: NetnsHandle;
+    try {
+      h = NetnsHandle.open(name);
+    } catch {
+      continue; // gone meanwhile
+    }
+    try {
+      if (fstatSync(h.fd).ino !== id.ino) continue;
+      const links = h.links();
+      if (links.find((l) => l.index === 1)?.alias !== mark) {
+        notes.push(`namespace ${name} has the identity the lab recorded but not its mark on lo: left alone`);
+        continue;
+      }
+      out.push({ name, id, links });
+    } finally {
+      h.close();
+    }
+  }
+  return out;
+}
+
+/** Removes what the lab of `ledger` owns. The caller holds the lab's lock, and removes the ledger afterwards. */
+export async function teardown(ledger: Ledger, opts: TeardownOptions = {}): Promise<TeardownResult> {
+  const hostNetns = ledger.hostNetns;
+  const mark = ownershipAlias({ name: ledger.lab });
+  const notes: string[] = [];
+  const claims = claimNamespaces(ledger, hostNetns);
+  for (const c of claims) {
+    if (c.state === 'foreign') notes.push(foreignNote(c));
+    // The file a creation killed before its bind mount left: not a namespace, only the lab's name.
+    if (c.state === 'placeholder') deleteNamedNetns(c.name);
+  }
+  const owned = lookInside(
+    claims.flatMap((c) => (c.state === 'owned' ? [{ name: c.name, id: c.id }] : [])),
+    mark,
+    notes,
+  );
+  const nodeOfNs = new Map(ledger.applied.nodes.map((n) => [n.netns, n.name]));
+  const nodeOfIno = new Map(owned.map((o) => [o.id.ino, nodeOfNs.get(o.name) ?? o.name]));
+  const inodes = new Set(owned.map((o) => o.id.ino));
+
+  const stop = await stopProcesses(inodes, { graceMs: opts.graceMs });
+  const stopped = stop.stopped.map((p) => ({ ...p, node: nodeOfIno.get(p.ino) ?? '?' }));
+  for (const p of stop.survivors)
+    notes.push(`process ${p.pid} (${p.comm}) in ${nodeOfIno.get(p.ino)} did not exit after SIGKILL`);
+
+  const hostPresent = hostNetns === null || typeof namedNetnsId(hostNetns) === 'object';
+  const session = hostPresent ? new KernelSession(hostNetns) : undefined;
+  try {
+    const hostName = hostNodeOf(ledger.applied)?.name ?? 'host';
+    const observed: ObservedState = {
+      namespaces: listNamedNetns(),
+      owned: owned.map((o) => o.name),
+      nodes: {},
+    };
+    const waitFor = new Map<number, string>();
+    let held: string[] = [];
+    if (session) {
+      held = heldHostSysctls(hostNetns, ledger.lab);
+      const keys = [
+        ...new Set([...ledger.sysctls.filter((s) => s.node === hostName).map((s) => s.key), ...held]),
+      ];
+      const host = observeNamespace(session, null, keys);
+      const raw = new Map(
+        session
+          .handle(null)
+          .links()
+          .map((l) => [l.name, l]),
+      );
+      markPeers(host.links, raw, owned, ledger);
+      observed.nodes[hostName] = host;
+      for (const l of host.links) if (l.alias === mark || l.peerInLab) waitFor.set(l.index, l.name);
+    }
+    const plan = planDown(ledger, observed);
+    const nsDels = plan.ops.filter((o) => o.op === 'netns-del');
+    let rest: Op[] = plan.ops.filter((o) => o.op !== 'netns-del');
+    if (session && (held.length > 0 || rest.some((o) => o.op === 'sysctl-set'))) {
+      const current = observed.nodes[hostName]?.sysctls ?? {};
+      rest = await settleHostRestores(hostNetns, ledger.lab, rest, hostName, {}, current);
+    }
+    const total = nsDels.length + rest.length;
+
+    // Subscribed before the deletions, so that no RTM_DELLINK is missed.
+    const watch = session && waitFor.size > 0 ? LinkWatch.open(session.handle(null)) : undefined;
+    try {
+      const journal = new Journal(ledger.lab, hostNetns);
+      const idOf = new Map(owned.map((o) => [o.name, o.id]));
+      try {
+        for (const op of nsDels) {
+          // Recorded first: a namespace made later may be given the same inode number.
+          const id = idOf.get(op.ns!);
+          if (!id) continue;
+          journal.deleting(op.ns!);
+          deleteNamedNetns(op.ns!, id);
+        }
+      } finally {
+        journal.close();
+      }
+      if (nsDels.length > 0) opts.onProgress?.(nsDels.length, total, nsDels[nsDels.length - 1]);
+      // A process that entered a namespace between the scan and the deletion (by its name) would keep it alive.
+      const late = killProcessesSync(inodes);
+      stopped.push(...late.stopped.map((p) => ({ ...p, node: nodeOfIno.get(p.ino) ?? '?' })));
+
+      if (session && rest.length > 0) {
+        await executePlan({ lab: ledger.lab, ops: rest }, session, {
+          observed,
+          onProgress: opts.onProgress
+            ? (d, _t, last) => opts.onProgress?.(nsDels.length + d, total, last)
+            : undefined,
+        });
+      }
+      if (watch && session) {
+        const left = await watch.waitGone(session.handle(null), waitFor);
+        if (left.length > 0)
+          notes.push(`the kernel still lists ${left.join(', ')} in the host after 30 s: it is removing them`);
+      }
+    } finally {
+      watch?.close();
+    }
+    if (session) await recordHostSysctls(hostNetns, ledger.lab, [], {});
+    return { plan: { lab: ledger.lab, ops: [...nsDels, ...rest] }, stopped, notes };
+  } finally {
+    session?.close();
+  }
+}
+
+/**
+ * Sets `peerInLab` on the unmarked host devices whose veth peer is the device the lab gives them, inside one of
+ * the lab's namespaces (each end names the other's ifindex): ends of a run killed before it marked them.
+ */
+function markPeers(
+  hostLinks: ObservedState['nodes'][string]['links'],
+  raw: Map<string, LinkInfo>,
+  owned: Looked[],
+  ledger: Ledger,
+): void {
+  const host = hostNodeOf(ledger.applied);
+  if (!host) return;
+  const nsOfNode = new Map(ledger.applied.nodes.map((n) => [n.name, n.netns]));
+  const inside = new Map(owned.map((o) => [o.name, new Map(o.links.map((l) => [l.name, l]))]));
+  for (const l of hostLinks) {
+    if (l.alias !== undefined || l.kind !== 'veth') continue;
+    const peer = host.interfaces.find((i) => i.name === l.name)?.peer;
+    const ns = peer && nsOfNode.get(peer.node);
+    const theirs = ns ? inside.get(ns)?.get(peer.name) : undefined;
+    const mine = raw.get(l.name);
+    if (mine && theirs && mine.linkIndex === theirs.index && theirs.linkIndex === mine.index)
+      l.peerInLab = true;
+  }
+}
