@@ -19,10 +19,15 @@ export function observeNamespace(
   return observeRaw(session, ns, sysctlKeys).state;
 }
 
-function observeRaw(
+/**
+ * Reads one namespace, and gives its devices as the kernel reports them too (with their veth peers' indexes).
+ * `skip` leaves out the dumps a caller does not need (their lists are then empty).
+ */
+export function observeRaw(
   session: KernelSession,
   ns: string | null,
   sysctlKeys: string[],
+  skip: { addrs?: boolean; routes?: boolean } = {},
 ): { state: ObservedNamespace; raw: LinkInfo[] } {
   const h = session.handle(ns);
   const raw = h.links();
@@ -37,12 +42,10 @@ function observeRaw(
     alias: l.alias,
     master: l.masterIndex ? byIndex.get(l.masterIndex) : undefined,
   }));
-  const addrs = h
-    .addrs()
+  const addrs = (skip.addrs ? [] : h.addrs())
     .filter((a) => a.scope !== 254 && !(a.family === 6 && a.address.startsWith('fe80:')))
     .map((a) => ({ dev: byIndex.get(a.index) ?? `if${a.index}`, cidr: a.cidr, family: a.family }));
-  const routes = h
-    .routes()
+  const routes = (skip.routes ? [] : h.routes())
     .filter(
       (r) => r.type === RTN_UNICAST && r.table !== 255 && !(r.family === 6 && r.dst.startsWith('fe80::')),
     )

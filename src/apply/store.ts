@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  chmodSync,
   closeSync,
   constants,
   fchmodSync,
@@ -71,7 +72,8 @@ const O_NOFOLLOW = constants.O_NOFOLLOW;
 export function ensureStateDir(): string {
   const dir = stateDir();
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    // mkdir's mode goes through the umask: set it explicitly on a directory made now.
+    if (mkdirSync(dir, { recursive: true, mode: 0o755 }) !== undefined) chmodSync(dir, 0o755);
   } catch (e) {
     throw new NslabError(`cannot create the state directory ${dir}: ${(e as Error).message}`);
   }

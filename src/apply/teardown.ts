@@ -6,15 +6,23 @@
  * the kernel shows none of the lab's devices in the host.
  */
 import { fstatSync } from 'node:fs';
-import type { LinkInfo } from '../netlink/link.js';
-import { NetnsHandle } from '../netns/handle.js';
-import { deleteNamedNetns, listNamedNetns, type NetnsId, namedNetnsId } from '../netns/named.js';
+import { type LinkInfo, linkDump, parseLink } from '../netlink/link.js';
+import { NetlinkSocket } from '../netlink/socket.js';
+import {
+  deleteNamedNetns,
+  listNamedNetns,
+  type NetnsId,
+  namedNetnsId,
+  openNamedNetns,
+} from '../netns/named.js';
+import { inNetns } from '../netns/thread.js';
 import { hostNodeOf, ownershipAlias } from '../plan/common.js';
 import { planDown } from '../plan/down.js';
 import type { Ledger, ObservedState, Op, Plan } from '../plan/types.js';
 import { killProcessesSync, type StoppedProcess, stopProcesses } from '../proc/stop.js';
+import * as sys from '../sys/libc.js';
 import { type ExecuteOptions, executePlan } from './execute.js';
-import { observeNamespace } from './observe.js';
+import { observeRaw } from './observe.js';
 import { claimNamespaces, foreignNote } from './ownership.js';
 import { KernelSession } from './session.js';
 import { Journal } from './store.js';
@@ -47,29 +55,37 @@ interface Looked {
 }
 
 /**
- * Opens each namespace proven the lab's by identity, checks that its loopback carries the lab's mark (a
- * namespace given the same inode number after the lab's was deleted by hand has not) and lists its devices,
- * then closes it again before anything is deleted.
+ * Enters each namespace proven the lab's by identity (through an fd, checked to still be that namespace), checks
+ * that its loopback carries the lab's mark (a namespace given the inode number of the lab's after that one was
+ * deleted by hand has not) and lists its devices, with a socket closed again before anything is deleted. About
+ * 60 us a namespace: no handle is kept.
  */
 function lookInside(names: { name: string; id: NetnsId }[], mark: string, notes: string[]): Looked[] {
   const out: Looked[] = [];
   for (const { name, id } of names) {
-    let h: NetnsHandle;
+    let fd: number;
     try {
-      h = NetnsHandle.open(name);
+      fd = openNamedNetns(name);
     } catch {
       continue; // gone meanwhile
     }
     try {
-      if (fstatSync(h.fd).ino !== id.ino) continue;
-      const links = h.links();
+      if (fstatSync(fd).ino !== id.ino) continue;
+      const links = inNetns(fd, () => {
+        const sock = NetlinkSocket.open();
+        try {
+          return sock.dump(linkDump()).map(parseLink);
+        } finally {
+          sock.close();
+        }
+      });
       if (links.find((l) => l.index === 1)?.alias !== mark) {
         notes.push(`namespace ${name} has the identity the lab recorded but not its mark on lo: left alone`);
         continue;
       }
       out.push({ name, id, links });
     } finally {
-      h.close();
+      sys.close(fd);
     }
   }
   return out;
@@ -116,14 +132,14 @@ export async function teardown(ledger: Ledger, opts: TeardownOptions = {}): Prom
       const keys = [
         ...new Set([...ledger.sysctls.filter((s) => s.node === hostName).map((s) => s.key), ...held]),
       ];
-      const host = observeNamespace(session, null, keys);
-      const raw = new Map(
-        session
-          .handle(null)
-          .links()
-          .map((l) => [l.name, l]),
-      );
-      markPeers(host.links, raw, owned, ledger);
+      // Only the dumps the plan needs: addresses the lab added on host devices it did not make (those on its
+      // own devices go with them, or are not the lab's to touch once the device is not), routes it added.
+      const hostLinks = new Set(ledger.hostLinks);
+      const { state: host, raw } = observeRaw(session, null, keys, {
+        addrs: ledger.hostAddrs.every((a) => hostLinks.has(a.dev)),
+        routes: ledger.hostRoutes.length === 0,
+      });
+      markPeers(host.links, new Map(raw.map((l) => [l.name, l])), owned, ledger);
       observed.nodes[hostName] = host;
       for (const l of host.links) if (l.alias === mark || l.peerInLab) waitFor.set(l.index, l.name);
     }

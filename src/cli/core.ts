@@ -3,21 +3,22 @@
  */
 import Table from 'cli-table3';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type DemoEvent, runDemo } from '../lab/demo.js';
-import { NotUpError } from '../lab/find.js';
-import {
-  type DownResult,
-  type GcResult,
-  Lab,
-  type LabStatus,
-  privileged,
-  requirePrivilege,
-} from '../lab/lab.js';
+import type { DemoEvent } from '../lab/demo.js';
+import { findLab, isFileArgument, listLabs, NotUpError } from '../lab/find.js';
+import type { DownResult, GcResult, LabStatus } from '../lab/lab.js';
+import { privileged, requirePrivilege } from '../lab/privilege.js';
 import { describeOp, formatOp } from '../plan/format.js';
 import type { Op, Plan } from '../plan/types.js';
 import { NslabError } from '../sys/errors.js';
-import { topologyJsonSchemaText } from '../topology/schema.js';
 import { c, json, out, progress, warn, writeOutput } from './ui.js';
+
+/**
+ * The library, loaded when a command needs it: `down NAME` does not, and then loads neither the topology parser
+ * nor the renderer.
+ */
+async function api() {
+  return (await import('../lab/lab.js')).Lab;
+}
 
 const HOST_NETNS_HELP = 'an existing namespace that plays the host instead of the real default namespace';
 
@@ -119,7 +120,7 @@ function forcedHost(name: string, hostNetns: string | undefined): string | null 
   if (hostNetns !== undefined) return hostNetns;
   const hosts = [
     ...new Set(
-      Lab.list()
+      listLabs()
         .filter((l) => l.name === name)
         .map((l) => l.hostNetns),
     ),
@@ -172,6 +173,12 @@ export function registerCore(program: Command): void {
     .argument('<file>', 'topology file (*.nslab.yml)')
     .addOption(hostNetnsOption())
     .option('-n, --dry-run', 'print what would change, change nothing')
+    .option(
+      '--grace <seconds>',
+      'how long processes in namespaces of nodes gone from the file get after SIGTERM before SIGKILL',
+      seconds,
+      3,
+    )
     .option('-v, --verbose', 'print every operation')
     .option('-q, --quiet', 'print only the summary')
     .option('--json', 'machine-readable output')
@@ -179,14 +186,15 @@ export function registerCore(program: Command): void {
       'after',
       '\nExample:\n  sudo nslab up examples/seed.nslab.yml\n  sudo nslab up lab.nslab.yml --dry-run',
     )
-    .action(async (file: string, o: CommonOpts & { dryRun?: boolean }) => {
-      const lab = await Lab.load(file, { hostNetns: o.hostNetns });
+    .action(async (file: string, o: CommonOpts & { dryRun?: boolean; grace: number }) => {
+      const lab = await (await api()).load(file, { hostNetns: o.hostNetns });
       const bar = o.json ? undefined : progress(`building ${lab.name}`);
       const printer = !o.json && !o.quiet ? execPrinter(bar) : undefined;
       const r = await abortable(`up of ${lab.name}`, (signal) =>
         lab.up({
           dryRun: o.dryRun,
           signal,
+          graceMs: o.grace * 1000,
           onProgress: bar ? (d, t) => bar.update(d, t) : undefined,
           onExecData: printer?.data,
           onExecOutput: printer?.end,
@@ -240,29 +248,28 @@ export function registerCore(program: Command): void {
       '\nExample:\n  sudo nslab down seed\n  sudo nslab down examples/seed.nslab.yml --grace 10\n  sudo nslab down --force seed',
     )
     .action(async (target: string, o: CommonOpts & { grace: number; force?: boolean }) => {
+      requirePrivilege();
       const graceMs = o.grace * 1000;
-      let r: DownResult;
+      const { removeLab } = await import('../lab/remove.js');
+      let name = target;
       let hostNetns: string | null;
-      if (o.force) {
-        const name = Lab.isFileArgument(target) ? (await Lab.load(target)).name : target;
-        hostNetns = forcedHost(name, o.hostNetns);
-        const host = hostNetns;
-        r = await uninterruptible(`down of ${name}`, () =>
-          Lab.remove(name, { hostNetns: host, force: true, graceMs }),
-        );
-      } else {
-        let lab: Lab;
+      if (isFileArgument(target)) {
+        const lab = await (await api()).locate(target, { hostNetns: o.hostNetns });
+        name = lab.name;
+        hostNetns = lab.hostNetns;
+      } else if (o.force) hostNetns = forcedHost(name, o.hostNetns);
+      else {
         try {
-          lab = await Lab.locate(target, { hostNetns: o.hostNetns });
+          hostNetns = findLab(name, o.hostNetns).hostNetns;
         } catch (e) {
           if (!(e instanceof NotUpError)) throw e;
-          if (o.json) json({ lab: target, changed: false, durationMs: 0, operations: [], stopped: [] });
-          else out(`lab ${c.bold(target)} is not up: nothing to remove`);
-          return;
+          hostNetns = null;
         }
-        hostNetns = lab.hostNetns;
-        r = await uninterruptible(`down of ${lab.name}`, () => lab.down({ graceMs }));
       }
+      const host = hostNetns;
+      const r: DownResult = await uninterruptible(`down of ${name}`, () =>
+        removeLab(name, host, { force: o.force, graceMs }),
+      );
       for (const n of r.notes) warn(n);
       if (o.json) {
         json({
@@ -297,6 +304,7 @@ export function registerCore(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  sudo nslab gc\n  sudo nslab gc --lab seed --yes')
     .action(async (o: { lab?: string; yes?: boolean; grace: number; json?: boolean }) => {
+      const Lab = await api();
       const r = await uninterruptible('gc', () =>
         Lab.gc({ lab: o.lab, yes: o.yes, graceMs: o.grace * 1000 }),
       );
@@ -315,7 +323,7 @@ export function registerCore(program: Command): void {
     .addHelpText('after', '\nExample:\n  sudo nslab status\n  sudo nslab status seed --json')
     .action(async (target: string | undefined, o: CommonOpts) => {
       if (!target) {
-        const labs = Lab.list();
+        const labs = listLabs();
         if (o.json) return json(labs);
         if (labs.length === 0) return out('no lab is up');
         const t = new Table({
@@ -338,7 +346,7 @@ export function registerCore(program: Command): void {
         for (const l of labs) if (l.damaged) warn(l.damaged);
         return;
       }
-      const lab = await Lab.locate(target, { hostNetns: o.hostNetns });
+      const lab = await (await api()).locate(target, { hostNetns: o.hostNetns });
       const s = lab.status();
       if (o.json) return json(s);
       printStatus(s);
@@ -357,7 +365,7 @@ export function registerCore(program: Command): void {
       '\nExample:\n  sudo nslab exec ns0 -- ping -c 1 10.1.20.2\n  sudo nslab exec --lab seed ns1 -- ip route',
     )
     .action(async (node: string, command: string[], o: CommonOpts & { lab?: string }) => {
-      const lab = await Lab.forNode(node, { lab: o.lab, hostNetns: o.hostNetns });
+      const lab = await (await api()).forNode(node, { lab: o.lab, hostNetns: o.hostNetns });
       lab.node(node);
       const r = await lab.exec(node, command, { stdio: 'inherit' });
       lab.close();
@@ -377,7 +385,7 @@ export function registerCore(program: Command): void {
       '\nExample:\n  sudo nslab plan examples/seed.nslab.yml\n  nslab plan examples/seed.nslab.yml   (not root: planned against an empty kernel)',
     )
     .action(async (file: string, o: CommonOpts) => {
-      const lab = await Lab.load(file, { hostNetns: o.hostNetns });
+      const lab = await (await api()).load(file, { hostNetns: o.hostNetns });
       const live = privileged();
       const plan = lab.plan({ empty: !live });
       lab.close();
@@ -400,7 +408,7 @@ export function registerCore(program: Command): void {
     .addOption(hostNetnsOption())
     .addHelpText('after', '\nExample:\n  nslab export examples/seed.nslab.yml --format sh -o seed.sh')
     .action(async (file: string, o: { format: 'sh' | 'json'; output?: string; hostNetns?: string }) => {
-      const lab = await Lab.load(file, { hostNetns: o.hostNetns });
+      const lab = await (await api()).load(file, { hostNetns: o.hostNetns });
       const text = o.format === 'sh' ? lab.exportScript() : `${JSON.stringify(lab.topology, null, 2)}\n`;
       if (o.output) writeOutput(o.output, text, o.format === 'sh' ? 0o755 : 0o644);
       else process.stdout.write(text);
@@ -411,7 +419,8 @@ export function registerCore(program: Command): void {
     .description('print the JSON Schema of topology files (for editor completion and checking)')
     .option('-o, --output <path>', 'write to a file instead of stdout')
     .addHelpText('after', '\nExample:\n  nslab schema -o nslab.schema.json')
-    .action((o: { output?: string }) => {
+    .action(async (o: { output?: string }) => {
+      const { topologyJsonSchemaText } = await import('../topology/schema.js');
       if (o.output) writeOutput(o.output, topologyJsonSchemaText());
       else process.stdout.write(topologyJsonSchemaText());
     });
@@ -425,6 +434,7 @@ export function registerCore(program: Command): void {
     .addHelpText('after', '\nExample:\n  sudo nslab demo')
     .action(async (o: CommonOpts) => {
       requirePrivilege();
+      const { runDemo } = await import('../lab/demo.js');
       await abortable('the demo', (signal) => runDemo(printDemo, { hostNetns: o.hostNetns, signal }));
     });
 }

@@ -2,6 +2,7 @@
  * Finding labs that are up, from the ledgers in the state directory: by name, whatever host namespace a lab was
  * built against (the host namespace is asked for only when two labs share the name), or by one of its nodes.
  */
+import { existsSync } from 'node:fs';
 import { listRecorded, type RecordedLab } from '../apply/store.js';
 import { namedNetnsExists } from '../netns/named.js';
 import { NslabError } from '../sys/errors.js';
@@ -17,6 +18,11 @@ export interface LabSummary {
   updatedAt: string;
   /** Set when its ledger is damaged: the sentence saying so, with how to recover. */
   damaged?: string;
+}
+
+/** True when `arg` names a topology file rather than a lab (an existing path, or a .yml/.yaml name). */
+export function isFileArgument(arg: string): boolean {
+  return /\.ya?ml$/.test(arg) || existsSync(arg);
 }
 
 /** No lab of that name (or with that node) is up. */

@@ -10,7 +10,6 @@
  * ```
  */
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { observe } from '../apply/observe.js';
 import { KernelSession } from '../apply/session.js';
@@ -37,7 +36,8 @@ import { isAddress } from '../topology/ip.js';
 import { loadTopology, parseTopology } from '../topology/load.js';
 import type { ResolvedLab, ResolvedNode } from '../topology/types.js';
 import { deploy, type UpOptions, type UpResult } from './deploy.js';
-import { findLab, findNodeLab, type LabSummary, listLabs, recordedHost } from './find.js';
+import { findLab, findNodeLab, isFileArgument, type LabSummary, listLabs, recordedHost } from './find.js';
+import { requirePrivilege } from './privilege.js';
 import { type CheckReport, compareMatrices, HOST_FORWARDING_SYSCTLS, liveAssumptions } from './reach.js';
 import {
   collectGarbage,
@@ -51,6 +51,7 @@ import { type LabStatus, labStatus } from './view.js';
 
 export type { UpOptions, UpResult } from './deploy.js';
 export type { LabSummary } from './find.js';
+export { privileged, requirePrivilege } from './privilege.js';
 export type { DownOptions, DownResult, GcOptions, GcResult } from './remove.js';
 export type { InterfaceStatus, LabStatus, NodeStatus, ProcessStatus } from './view.js';
 
@@ -62,35 +63,6 @@ export interface LabOptions {
    * whichever host namespace it is up with.
    */
   hostNetns?: string | null;
-}
-
-/** True when this process may change network namespaces (CAP_SYS_ADMIN and CAP_NET_ADMIN). */
-export function privileged(): boolean {
-  try {
-    requirePrivilege();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Throws, with the privilege needed, when this process cannot change network namespaces. */
-export function requirePrivilege(): void {
-  let capEff = 0n;
-  try {
-    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    capEff = m ? BigInt(`0x${m[1]}`) : 0n;
-  } catch {
-    capEff = process.getuid?.() === 0 ? -1n : 0n;
-  }
-  const CAP_NET_ADMIN = 1n << 12n;
-  const CAP_SYS_ADMIN = 1n << 21n;
-  if ((capEff & CAP_NET_ADMIN) === 0n || (capEff & CAP_SYS_ADMIN) === 0n) {
-    throw new NslabError(
-      'nslab needs root to create network namespaces and interfaces (CAP_SYS_ADMIN and CAP_NET_ADMIN): run it with sudo.',
-      1,
-    );
-  }
 }
 
 export class Lab {
@@ -147,7 +119,7 @@ export class Lab {
 
   /** True when `arg` names a topology file rather than a lab (an existing path, or a .yml/.yaml name). */
   static isFileArgument(arg: string): boolean {
-    return /\.ya?ml$/.test(arg) || existsSync(arg);
+    return isFileArgument(arg);
   }
 
   /**

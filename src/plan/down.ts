@@ -54,8 +54,11 @@ export function planDown(ledger: Ledger, observed: ObservedState): Plan {
     const o = host.routes.find((x) => x.protocol !== 'kernel' && sameRoute(r, x));
     if (o && !(o.dev && gone.has(o.dev))) ops.push({ op: 'route-del', ...at, route: routeFromObserved(o) });
   }
+  // An address on a host device the lab made goes with the device; on one that lost the lab's mark, it is no
+  // longer the lab's to remove (the device is someone else's).
+  const made = new Set(ledger.hostLinks);
   for (const a of ledger.hostAddrs) {
-    if (gone.has(a.dev)) continue;
+    if (gone.has(a.dev) || made.has(a.dev)) continue;
     const cidr = canonicalCidr(a.cidr);
     if (host.addrs.some((x) => x.dev === a.dev && canonicalCidr(x.cidr) === cidr)) {
       ops.push({ op: 'addr-del', ...at, dev: a.dev, cidr });
