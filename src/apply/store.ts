@@ -355,6 +355,14 @@ function openLock(file: string): number {
   return fd;
 }
 
+function lstatOrUndefined(file: string): ReturnType<typeof lstatSync> | undefined {
+  try {
+    return lstatSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
 /** True when the fd still is the file at `file` (a lock file removed and made again is another file). */
 function stillThere(fd: number, file: string): boolean {
   try {
@@ -366,10 +374,14 @@ function stillThere(fd: number, file: string): boolean {
   }
 }
 
-/** A held lab lock: `release()` lets the next run in; `remove()` also deletes the lock file (the lab is gone). */
+/**
+ * A held lab lock: `release()` lets the next run in; `remove()` also deletes the lock file (the lab is gone);
+ * `finish()` does the one that fits: the lock file stays only while the lab has a ledger.
+ */
 export interface LabLock {
   release(): void;
   remove(): void;
+  finish(): void;
 }
 
 /**
@@ -386,12 +398,15 @@ export async function lockLab(key: string, timeoutMs = 60_000): Promise<LabLock>
       if (stillThere(fd, file)) {
         ftruncateSync(fd, 0);
         writeSync(fd, `${process.pid}\n`, 0);
+        const remove = () => {
+          rmSync(file, { force: true });
+          closeSync(fd);
+        };
+        const release = () => closeSync(fd);
         return {
-          release: () => closeSync(fd),
-          remove: () => {
-            rmSync(file, { force: true });
-            closeSync(fd);
-          },
+          release,
+          remove,
+          finish: () => (lstatOrUndefined(ledgerFile(key)) ? release() : remove()),
         };
       }
       closeSync(fd); // removed by the holder we waited for: lock the new file

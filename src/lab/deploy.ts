@@ -155,7 +155,7 @@ export async function deploy(
       notes,
     };
   } finally {
-    lock?.release();
+    lock?.finish();
     session.close();
   }
 }

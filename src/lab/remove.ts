@@ -46,13 +46,10 @@ export async function removeLab(
   assertHostMountNamespace();
   const key = labKey(name, hostNetns);
   const lock = await lockLab(key);
-  let removed = false;
   try {
     if (opts.force) {
       const r = await forceRemove(name, hostNetns, key, opts);
       removeLedger(name, hostNetns);
-      lock.remove();
-      removed = true;
       return { ...r, durationMs: performance.now() - t0 };
     }
     const ledger = readLedger(name, hostNetns);
@@ -67,8 +64,6 @@ export async function removeLab(
       };
     const r = await teardown(ledger, { graceMs: opts.graceMs, onProgress: opts.onProgress });
     removeLedger(name, hostNetns);
-    lock.remove();
-    removed = true;
     return {
       lab: name,
       plan: r.plan,
@@ -78,7 +73,8 @@ export async function removeLab(
       notes: r.notes,
     };
   } finally {
-    if (!removed) lock.release();
+    // The lock file goes with the ledger (kept while a damaged or partial ledger is still there).
+    lock.finish();
   }
 }
 

@@ -292,6 +292,43 @@ describe('ownership proven from the kernel', { skip: skipUnlessRoot }, () => {
   });
 });
 
+describe('labs found by name', { skip: skipUnlessRoot }, () => {
+  const lab = `ownname${process.pid}`;
+  const sandboxes: string[] = [];
+  before(() => {
+    sandboxes.push(makeSandbox('name'), makeSandbox('name'));
+  });
+  after(async () => {
+    for (const s of sandboxes) {
+      await Lab.remove(lab, { hostNetns: s, graceMs: 0 });
+      removeSandbox(s);
+    }
+  });
+
+  it('whatever host namespace they were built against, asking for --host-netns only when two share the name', async () => {
+    const file = (i: number) => topologyFile(star(lab, `nslab-t-n${process.pid}${i}-`, 1));
+    await up(file(0), sandboxes[0]);
+    const one = nslab(['status', lab, '--json']);
+    assert.equal(one.status, 0, one.stderr);
+    assert.equal(JSON.parse(one.stdout).hostNetns, sandboxes[0]);
+    await up(file(1), sandboxes[1]);
+    const two = nslab(['status', lab]);
+    assert.equal(two.status, 2);
+    assert.match(
+      two.stderr,
+      new RegExp(
+        `several labs named ${lab} are up, with host namespaces .*${sandboxes[1]}.*: choose one with --host-netns NAME`,
+      ),
+    );
+    const chosen = nslab(['down', lab, '--host-netns', sandboxes[1]]);
+    assert.equal(chosen.status, 0, chosen.stderr);
+    assert.deepEqual(
+      ipNetnsList().filter((n) => n.startsWith(`nslab-t-n${process.pid}`)),
+      [`nslab-t-n${process.pid}0-n0`],
+    );
+  });
+});
+
 describe('gc', { skip: skipUnlessRoot }, () => {
   const lab = `owngc${process.pid}`;
   const prefix = `nslab-t-g${process.pid}-`;
