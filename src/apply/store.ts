@@ -319,24 +319,34 @@ export interface RecordedLab {
   damaged?: LedgerDamagedError;
 }
 
-/** Every recorded lab (deployed and not yet taken down), damaged ledgers included. */
-export function listRecorded(): RecordedLab[] {
+/** The labs recorded in the state directory, from the file names alone (nothing is read): optionally of one name. */
+export function recordedKeys(lab?: string): { lab: string; hostNetns: string | null }[] {
   let files: string[];
   try {
     files = readdirSync(stateDir());
   } catch {
     return [];
   }
+  return files
+    .sort()
+    .filter((f) => f.endsWith('.json') && !f.startsWith('+') && !f.includes('.tmp'))
+    .map((f) => parseLabKey(f.slice(0, -'.json'.length)))
+    .filter((k) => lab === undefined || k.lab === lab);
+}
+
+/**
+ * Every recorded lab (deployed and not yet taken down), damaged ledgers included; with `lab`, only the ledgers
+ * of that name are read.
+ */
+export function listRecorded(lab?: string): RecordedLab[] {
   const out: RecordedLab[] = [];
-  for (const f of files.sort()) {
-    if (!f.endsWith('.json') || f.startsWith('+') || f.includes('.tmp')) continue;
-    const { lab, hostNetns } = parseLabKey(f.slice(0, -'.json'.length));
+  for (const { lab: name, hostNetns } of recordedKeys(lab)) {
     try {
-      const ledger = readLedger(lab, hostNetns);
-      if (ledger) out.push({ lab, hostNetns, ledger });
+      const ledger = readLedger(name, hostNetns);
+      if (ledger) out.push({ lab: name, hostNetns, ledger });
     } catch (e) {
       if (!(e instanceof LedgerDamagedError)) throw e;
-      out.push({ lab, hostNetns, damaged: e });
+      out.push({ lab: name, hostNetns, damaged: e });
     }
   }
   return out;

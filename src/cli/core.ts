@@ -4,12 +4,11 @@
 import Table from 'cli-table3';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { DemoEvent } from '../lab/demo.js';
-import { findLab, isFileArgument, listLabs, NotUpError } from '../lab/find.js';
+import { hostForDown, isFileArgument, listLabs } from '../lab/find.js';
 import type { DownResult, GcResult, LabStatus } from '../lab/lab.js';
 import { privileged, requirePrivilege } from '../lab/privilege.js';
 import { describeOp, formatOp } from '../plan/format.js';
 import type { Op, Plan } from '../plan/types.js';
-import { NslabError } from '../sys/errors.js';
 import { c, json, out, progress, warn, writeOutput } from './ui.js';
 
 /**
@@ -110,27 +109,6 @@ function stoppedText(r: DownResult): string {
   const names = r.stopped.map((p) => `${p.comm} (${p.node})`);
   const shown = names.slice(0, 12).join(', ');
   return `stopped ${r.stopped.length} process${r.stopped.length === 1 ? '' : 'es'}: ${shown}${names.length > 12 ? `, and ${names.length - 12} more` : ''}`;
-}
-
-/**
- * The host namespace of a lab given by name for `down --force` (whose ledger may be damaged): the given one, or
- * the one host namespace a record of that name has.
- */
-function forcedHost(name: string, hostNetns: string | undefined): string | null {
-  if (hostNetns !== undefined) return hostNetns;
-  const hosts = [
-    ...new Set(
-      listLabs()
-        .filter((l) => l.name === name)
-        .map((l) => l.hostNetns),
-    ),
-  ];
-  if (hosts.length > 1)
-    throw new NslabError(
-      `several labs named ${name} are recorded, with host namespaces ${hosts.map((h) => h ?? '(the default namespace)').join(', ')}: choose one with --host-netns NAME`,
-      2,
-    );
-  return hosts[0] ?? null;
 }
 
 /**
@@ -254,18 +232,11 @@ export function registerCore(program: Command): void {
       let name = target;
       let hostNetns: string | null;
       if (isFileArgument(target)) {
-        const lab = await (await api()).locate(target, { hostNetns: o.hostNetns });
+        const lab = await (await api()).load(target);
         name = lab.name;
-        hostNetns = lab.hostNetns;
-      } else if (o.force) hostNetns = forcedHost(name, o.hostNetns);
-      else {
-        try {
-          hostNetns = findLab(name, o.hostNetns).hostNetns;
-        } catch (e) {
-          if (!(e instanceof NotUpError)) throw e;
-          hostNetns = null;
-        }
       }
+      // From the state files' names alone: the ledger is read once, under the lab's lock.
+      hostNetns = hostForDown(name, o.hostNetns);
       const host = hostNetns;
       const r: DownResult = await uninterruptible(`down of ${name}`, () =>
         removeLab(name, host, { force: o.force, graceMs }),

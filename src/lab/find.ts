@@ -3,7 +3,7 @@
  * built against (the host namespace is asked for only when two labs share the name), or by one of its nodes.
  */
 import { existsSync } from 'node:fs';
-import { listRecorded, type RecordedLab } from '../apply/store.js';
+import { listRecorded, type RecordedLab, recordedKeys } from '../apply/store.js';
 import { namedNetnsExists } from '../netns/named.js';
 import { NslabError } from '../sys/errors.js';
 
@@ -55,9 +55,25 @@ export function listLabs(): LabSummary[] {
  * default namespace), else those of every host namespace.
  */
 function named(name: string, hostNetns: string | null | undefined): RecordedLab[] {
-  return listRecorded().filter(
-    (r) => r.lab === name && (hostNetns === undefined || r.hostNetns === hostNetns),
-  );
+  return listRecorded(name).filter((r) => hostNetns === undefined || r.hostNetns === hostNetns);
+}
+
+/**
+ * The host namespace of the lab `name` for `down`, from the names of the state files alone (a damaged ledger
+ * counts): `hostNetns` when given; else the one host namespace a lab of that name is recorded with; null when
+ * none is (the real default namespace). Several: a sentence asking for --host-netns.
+ */
+export function hostForDown(name: string, hostNetns: string | null | undefined): string | null {
+  if (hostNetns !== undefined) return hostNetns;
+  const hosts = recordedKeys(name).map((k) => k.hostNetns);
+  if (hosts.length > 1) {
+    const list = hosts.map((h) => h ?? '(the default namespace)').join(', ');
+    throw new NslabError(
+      `several labs named ${name} are up, with host namespaces ${list}: choose one with --host-netns NAME`,
+      2,
+    );
+  }
+  return hosts[0] ?? null;
 }
 
 /** The one record among `found`, or a sentence: none is up, or several share the name (then --host-netns). */
