@@ -74,7 +74,7 @@ export interface ExecuteOptions {
 }
 
 /** How long an `exec:` entry may run when its entry sets no timeout. */
-export const DEFAULT_EXEC_TIMEOUT_S = 60;
+const DEFAULT_EXEC_TIMEOUT_S = 60;
 
 type Undo = { op: Op; run: () => void };
 

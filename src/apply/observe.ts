@@ -10,17 +10,9 @@ import type { ResolvedLab, ResolvedNode } from '../topology/types.js';
 import { claimNamespaces, foreignNote, type NamespaceClaim } from './ownership.js';
 import type { KernelSession } from './session.js';
 
-/** Reads one namespace: its links, addresses (not link-local or loopback), unicast routes and the given sysctls. */
-export function observeNamespace(
-  session: KernelSession,
-  ns: string | null,
-  sysctlKeys: string[],
-): ObservedNamespace {
-  return observeRaw(session, ns, sysctlKeys).state;
-}
-
 /**
- * Reads one namespace, and gives its devices as the kernel reports them too (with their veth peers' indexes).
+ * Reads one namespace: its links, addresses (not link-local or loopback), unicast routes and the given sysctls,
+ * and its devices as the kernel reports them too (with their veth peers' indexes).
  * `skip` leaves out the dumps a caller does not need (their lists are then empty).
  */
 export function observeRaw(

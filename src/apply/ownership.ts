@@ -26,7 +26,7 @@ export function homeNetnsId(): NetnsId {
 }
 
 /** Identities that are never a lab's: the namespace nslab runs in, and the one playing the host. */
-export function protectedIds(hostNetns: string | null): NetnsId[] {
+function protectedIds(hostNetns: string | null): NetnsId[] {
   const ids = [homeNetnsId()];
   if (hostNetns !== null) {
     const h = namedNetnsId(hostNetns);

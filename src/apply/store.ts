@@ -352,11 +352,6 @@ export function listRecorded(lab?: string): RecordedLab[] {
   return out;
 }
 
-/** Every readable ledger. */
-export function listLedgers(): Ledger[] {
-  return listRecorded().flatMap((r) => (r.ledger ? [r.ledger] : []));
-}
-
 /** Opens (creating it, mode 0600) a lock file without following links. */
 function openLock(file: string): number {
   ensureStateDir();

@@ -217,7 +217,7 @@ export async function teardown(ledger: Ledger, opts: TeardownOptions = {}): Prom
     } finally {
       watch?.close();
     }
-    if (session) await recordHostSysctls(hostNetns, ledger.lab, [], {});
+    if (session && held.length > 0) await recordHostSysctls(hostNetns, ledger.lab, [], {});
     return { plan: { lab: ledger.lab, ops: [...nsDels, ...rest] }, stopped, notes };
   } finally {
     session?.close();

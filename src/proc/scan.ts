@@ -26,7 +26,7 @@ function readProc(pid: number, file: string): string | undefined {
 }
 
 /** What the kernel says about one process: its name and command line, or undefined once it has exited. */
-export function describeProcess(pid: number, ino: number): NetnsProcess | undefined {
+function describeProcess(pid: number, ino: number): NetnsProcess | undefined {
   const comm = readProc(pid, 'comm')?.replace(/\n$/, '');
   if (comm === undefined) return undefined;
   const argv = (readProc(pid, 'cmdline') ?? '')
