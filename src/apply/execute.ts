@@ -210,7 +210,9 @@ function runBatched(group: Op[], run: Run): void {
     const results: (NetlinkError | undefined)[] = h.execute(reqs);
     let first: { op: Op; err: NetlinkError } | undefined;
     list.forEach((op, k) => {
-      const err = results[k];
+      // A device gone before its `ip link del` is what was asked: a namespace deleted just before this run
+      // takes its veths' other ends with it, asynchronously, after we listed them.
+      const err = op.op === 'link-del' && results[k]?.code === 'ENODEV' ? undefined : results[k];
       if (err) first ??= { op, err };
       else {
         const u = undoOf(op, h, opts.observed);

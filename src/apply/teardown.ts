@@ -5,7 +5,7 @@
  * host ends of their veths included, in one batched cleanup); then the host's own objects; and it returns once
  * the kernel shows none of the lab's devices in the host.
  */
-import { fstatSync } from 'node:fs';
+import { fstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { type LinkInfo, linkDump, parseLink, RTM_GETLINK, RTM_NEWLINK } from '../netlink/link.js';
 import { frame, parseMessages } from '../netlink/message.js';
 import { NetlinkSocket } from '../netlink/socket.js';
@@ -160,6 +160,13 @@ export async function teardown(ledger: Ledger, opts: TeardownOptions = {}): Prom
     for (const p of stop.survivors)
       notes.push(`process ${p.pid} (${p.comm}) in ${nodeOfIno.get(p.ino)} did not exit after SIGKILL`);
 
+    // An fd this very process holds (a handle of a Lab object not closed) would keep a namespace alive, and its
+    // veth ends in the host with it: say so, and do not wait for those.
+    const heldOpen = heldBySelf(inodes);
+    for (const ino of heldOpen)
+      notes.push(
+        `this process still holds namespace ${nameOfIno(owned, ino)} open (a handle not closed): it lives on, unnamed, until that is closed`,
+      );
     const observed: ObservedState = {
       namespaces: listNamedNetns(),
       owned: owned.map((o) => o.name),
@@ -169,7 +176,13 @@ export async function teardown(ledger: Ledger, opts: TeardownOptions = {}): Prom
     if (host) {
       markPeers(host.state.links, new Map(host.raw.map((l) => [l.name, l])), owned, ledger);
       observed.nodes[hostName] = host.state;
-      for (const l of host.state.links) if (l.alias === mark || l.peerInLab) waitFor.set(l.index, l.name);
+      const kept = new Set(owned.filter((o) => heldOpen.has(o.id.ino)).map((o) => o.name));
+      const peerNs = peerNamespaceOf(ledger);
+      for (const l of host.state.links) {
+        if (l.alias !== mark && !l.peerInLab) continue;
+        const ns = peerNs.get(l.name);
+        if (!(ns && kept.has(ns))) waitFor.set(l.index, l.name);
+      }
     }
     const plan = planDown(ledger, observed);
     const nsDels = plan.ops.filter((o) => o.op === 'netns-del');
@@ -222,6 +235,35 @@ export async function teardown(ledger: Ledger, opts: TeardownOptions = {}): Prom
   } finally {
     session?.close();
   }
+}
+
+/** Inodes among `inodes` of namespaces this process has an fd on (`/proc/self/fd/N` -> `net:[INODE]`). */
+function heldBySelf(inodes: Set<number>): Set<number> {
+  const out = new Set<number>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const m = /^net:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
+      if (m && inodes.has(Number(m[1]))) out.add(Number(m[1]));
+    } catch {
+      // closed meanwhile (the fd of readdir itself)
+    }
+  }
+  return out;
+}
+
+function nameOfIno(owned: Looked[], ino: number): string {
+  return owned.find((o) => o.id.ino === ino)?.name ?? `inode ${ino}`;
+}
+
+/** The namespace of the peer of each host interface of the applied lab. */
+function peerNamespaceOf(ledger: Ledger): Map<string, string> {
+  const nsOfNode = new Map(ledger.applied.nodes.map((n) => [n.name, n.netns]));
+  const out = new Map<string, string>();
+  for (const i of hostNodeOf(ledger.applied)?.interfaces ?? []) {
+    const ns = nsOfNode.get(i.peer.node);
+    if (ns) out.set(i.name, ns);
+  }
+  return out;
 }
 
 /**

@@ -126,10 +126,13 @@ export async function runDemo(
       throw new NslabError('the last ping should have answered: the demo lab is not working on this machine');
 
     step({ kind: 'step', title: '6. Clean up' });
+    // The pings left handles open in every stage: an open fd would keep a deleted namespace alive.
+    for (const s of stages) s.close();
     const down = await stages[2].down();
     emit({ kind: 'commands', commands: down.plan.ops.map((op) => stages[2].command(op, false)) });
   } finally {
     try {
+      for (const s of stages) s.close();
       await stages[2].down({ graceMs: 0 });
     } finally {
       for (const s of stages) s.close();

@@ -140,8 +140,18 @@ ${nodes.map((n, i) => (i < 3 ? `    - endpoints: ["host:h${i}", "${n}:eth0"]\n` 
       const made = ours().length;
       const execs = nodes.filter((n, i) => {
         if (!ours().includes(`${prefix}${n}`)) return false;
-        const lo = ipJson<{ addr_info: { local: string }[] }[]>(`${prefix}${n}`, 'addr', 'show', 'dev', 'lo');
-        return lo[0].addr_info.some((a) => a.local === `192.0.2.${i + 1}`);
+        try {
+          const lo = ipJson<{ addr_info: { local: string }[] }[]>(
+            `${prefix}${n}`,
+            'addr',
+            'show',
+            'dev',
+            'lo',
+          );
+          return lo[0].addr_info.some((a) => a.local === `192.0.2.${i + 1}`);
+        } catch {
+          return false; // the file `ip netns add` makes before its mount: killed in between
+        }
       }).length;
       if (made < N) seen.namespacesPartly++;
       else if (hostLinks().length < 4) seen.linksPartly++;

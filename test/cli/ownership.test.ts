@@ -29,7 +29,7 @@ const loAddrs = (ns: string) =>
   );
 
 /** A star: `n` namespaces named PREFIX + n<i>, each joined to the host by h<i> <-> eth0. */
-function star(lab: string, prefix: string, n: number, extra = ''): string {
+function star(lab: string, prefix: string, n: number, extra = '', host = 'h'): string {
   const nodes = Array.from({ length: n }, (_, i) => `n${i}`);
   return `name: ${lab}
 prefix: ${prefix}
@@ -37,7 +37,7 @@ topology:
   nodes:
 ${extra}${nodes.map((x) => `    ${x}: {}`).join('\n')}
   links:
-${nodes.map((x, i) => `    - endpoints: ["host:h${i}", "${x}:eth0"]`).join('\n')}
+${nodes.map((x, i) => `    - endpoints: ["host:${host}${i}", "${x}:eth0"]`).join('\n')}
 `;
 }
 
@@ -59,7 +59,7 @@ describe('ownership proven from the kernel', { skip: skipUnlessRoot }, () => {
     sandbox = makeSandbox('own');
   });
   after(async () => {
-    for (const lab of ['ownkill', 'ownforge', 'owndmg', 'ownlock', 'ownsysa', 'ownsysb'])
+    for (const lab of ['ownkill', 'ownforge', 'owndmg', 'ownplace', 'ownlock', 'ownsysa', 'ownsysb'])
       await Lab.remove(`${lab}${pid}`, { hostNetns: sandbox, graceMs: 0, force: true });
     const present = new Set(ipNetnsList());
     removeSandbox(
@@ -229,6 +229,32 @@ describe('ownership proven from the kernel', { skip: skipUnlessRoot }, () => {
     ipNetnsDelete(lookalike);
   });
 
+  it('the file of a creation killed before its bind mount is removed by up and by down', async () => {
+    const lab = `ownplace${pid}`;
+    const prefix = `nslab-t-o${pid}p-`;
+    const file = topologyFile(star(lab, prefix, 2, '', 'p'));
+    await up(file, sandbox);
+    for (const next of ['up', 'down'] as const) {
+      execFileSync('ip', ['netns', 'del', `${prefix}n1`]);
+      writeFileSync(`/run/netns/${prefix}n1`, ''); // what `ip netns add` leaves when killed before mounting
+      if (next === 'up') {
+        const r = await (await Lab.load(file, { hostNetns: sandbox })).up();
+        assert.ok(r.plan.ops.some((o) => o.op === 'netns-add' && o.ns === `${prefix}n1`));
+        assert.equal(
+          statSync(`/run/netns/${prefix}n1`).dev,
+          statSync('/proc/self/ns/net').dev,
+          'a namespace again',
+        );
+      } else {
+        assert.ok((await Lab.remove(lab, { hostNetns: sandbox })).changed);
+        assert.deepEqual(
+          ipNetnsList().filter((n) => n.startsWith(prefix)),
+          [],
+        );
+      }
+    }
+  });
+
   it('a stale lock, then 6 concurrent ups of one lab: all succeed, one after the other', async () => {
     const lab = `ownlock${pid}`;
     const prefix = `nslab-t-o${pid}l-`;
@@ -237,7 +263,7 @@ describe('ownership proven from the kernel', { skip: skipUnlessRoot }, () => {
     const holder = nslabAsync(['--version']);
     await new Promise((r) => holder.on('close', r));
     writeFileSync(lock, `${holder.pid}\n`);
-    const file = topologyFile(star(lab, prefix, 4));
+    const file = topologyFile(star(lab, prefix, 4, '', 'l'));
     const runs = Array.from(
       { length: 6 },
       () =>
