@@ -128,7 +128,8 @@ ${nodes.map((n, i) => (i < 3 ? `    - endpoints: ["host:h${i}", "${n}:eth0"]\n` 
 
     const seen = { namespacesPartly: 0, linksPartly: 0, execPartly: 0, finished: 0, ups: 0, downs: 0 };
     for (let k = 0; k < POINTS; k++) {
-      const delay = rand() * work;
+      // Over the work of a whole `up`, the exit of the process left out.
+      const delay = rand() * work * 0.9;
       const then = k % 2 === 0 ? 'up' : 'down';
       const p = nslabAsync(['up', file, '--host-netns', sandbox]);
       const exited = new Promise((r) => p.on('close', r));
@@ -153,9 +154,10 @@ ${nodes.map((n, i) => (i < 3 ? `    - endpoints: ["host:h${i}", "${n}:eth0"]\n` 
           return false; // the file `ip netns add` makes before its mount: killed in between
         }
       }).length;
+      const daemons = pidsWithArg(daemon).length;
       if (made < N) seen.namespacesPartly++;
       else if (hostLinks().length < 4) seen.linksPartly++;
-      else if (execs < N) seen.execPartly++;
+      else if (execs < N || daemons < N / 2) seen.execPartly++;
       else seen.finished++;
       const context = `point ${k} (KILL_SEED=${seed}, ${Math.round(delay)} ms into ${Math.round(work)} ms, ${made} namespaces, ${execs} exec: done), then ${then}`;
       try {
