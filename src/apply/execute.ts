@@ -3,8 +3,7 @@
  * batch; every operation that succeeded leaves an undo step, and a failure (or an interruption, checked between
  * batches) rolls back what this run did, newest first, before the error is thrown.
  */
-import { closeSync, fstatSync, readSync } from 'node:fs';
-import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/promises';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Request } from '../netlink/message.js';
 import type { NetlinkError } from '../netlink/socket.js';
 import type { NetnsHandle } from '../netns/handle.js';
@@ -13,8 +12,9 @@ import { formatOp } from '../plan/format.js';
 import type { ObservedState, Op, Plan } from '../plan/types.js';
 import { killProcessesSync, type StoppedProcess, stopProcesses } from '../proc/stop.js';
 import { NslabError } from '../sys/errors.js';
+import { runExec } from './exec.js';
 import { type KernelSession, labNetnsSysctls } from './session.js';
-import { anonymousFile, type Journal } from './store.js';
+import type { Journal } from './store.js';
 
 /** An operation of the plan failed. Carries the operation, its `ip` spelling and the kernel's answer. */
 export class ApplyError extends NslabError {
@@ -72,9 +72,6 @@ export interface ExecuteOptions {
   /** Processes stopped in a namespace the plan deletes. */
   onStopped?: (node: string, stopped: StoppedProcess[]) => void;
 }
-
-/** How long an `exec:` entry may run when its entry sets no timeout. */
-const DEFAULT_EXEC_TIMEOUT_S = 60;
 
 type Undo = { op: Op; run: () => void };
 
@@ -376,110 +373,24 @@ async function runSingle(op: Op, run: Run): Promise<void> {
         }
         return;
       }
-      case 'exec':
-        await runExec(op, run);
+      case 'exec': {
+        if ((await runExec(op, session.handle(op.ns), opts)) === 'interrupted') throw new Interrupt();
+        if (op.ns !== null && op.index !== undefined) {
+          const id = session.idOf(op.ns);
+          opts.journal?.ran({
+            node: op.node,
+            index: op.index,
+            command: op.command,
+            ...(id ? { ino: id.ino } : {}),
+          });
+        }
         return;
+      }
       default:
         throw new NslabError(`unknown operation ${op.op}`);
     }
   } catch (e) {
     if (e instanceof Interrupt) throw e;
     fail(op, e as Error);
-  }
-}
-
-/** At most this much of an `exec:` entry's output is kept for its error message. */
-const KEPT_OUTPUT = 4096;
-
-/**
- * Runs an `exec:` entry (`ip netns exec NS sh -c CMD`) in its own session and process group, its output streamed
- * as it comes. Output goes to an unnamed file in the state directory, not a pipe: a command that starts a daemon
- * (`iperf3 -s &`) leaves it holding the output, and waiting for a pipe's end would wait for the daemon. The
- * entry fails when still running at its timeout (its process group is killed); done, it is journaled.
- */
-async function runExec(op: Extract<Op, { op: 'exec' }>, run: Run): Promise<void> {
-  const { session, opts } = run;
-  const timeoutS = op.timeout ?? DEFAULT_EXEC_TIMEOUT_S;
-  const fd = anonymousFile();
-  let output = '';
-  let offset = 0;
-  const buf = Buffer.alloc(64 * 1024);
-  const drain = () => {
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, offset);
-      if (n <= 0) return;
-      offset += n;
-      const text = buf.subarray(0, n).toString('utf8');
-      output = (output + text).slice(-KEPT_OUTPUT * 16);
-      opts.onExecData?.(op.node, op.command, text);
-    }
-  };
-  try {
-    opts.onExecData?.(op.node, op.command, '');
-    const child = session.handle(op.ns).spawn('sh', ['-c', op.command], {
-      stdio: ['ignore', fd, fd],
-      detached: true,
-    });
-    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>(
-      (resolve) => {
-        child.on('error', (error) => resolve({ code: null, signal: null, error }));
-        child.on('exit', (code, signal) => resolve({ code, signal }));
-      },
-    );
-    let ended: Awaited<typeof exit> | undefined;
-    exit.then((r) => {
-      ended = r;
-    });
-    const deadline = performance.now() + timeoutS * 1000;
-    let why: 'timeout' | 'interrupt' | undefined;
-    while (!ended) {
-      await Promise.race([exit, sleep(50, undefined, { ref: false })]);
-      if (fstatSync(fd).size > offset) drain();
-      if (ended) break;
-      if (opts.signal?.aborted) why = 'interrupt';
-      else if (performance.now() > deadline) why = 'timeout';
-      if (why) {
-        killGroup(child.pid);
-        await exit;
-        break;
-      }
-    }
-    drain();
-    opts.onExecOutput?.(op.node, op.command, output);
-    if (why === 'interrupt') throw new Interrupt();
-    if (why === 'timeout') {
-      throw new NslabError(
-        `still running after ${timeoutS} s, so it was stopped: end a command that starts a daemon with \`&\` ` +
-          `(nslab stops it at \`down\`), or give the entry a longer \`timeout:\` ` +
-          `(\`exec: [{ command: "...", timeout: 300 }]\`)`,
-      );
-    }
-    const r = ended!;
-    if (r.error) throw r.error;
-    if (r.code !== 0) {
-      const shown = output.trim().slice(-KEPT_OUTPUT);
-      throw new NslabError(`exited with status ${r.code ?? r.signal}${shown ? `: ${shown}` : ''}`);
-    }
-  } finally {
-    closeSync(fd);
-  }
-  if (op.ns !== null && op.index !== undefined) {
-    const id = session.idOf(op.ns);
-    opts.journal?.ran({
-      node: op.node,
-      index: op.index,
-      command: op.command,
-      ...(id ? { ino: id.ino } : {}),
-    });
-  }
-}
-
-/** SIGKILL to the process group of an `exec:` entry (the shell and whatever it started). */
-function killGroup(pid: number | undefined): void {
-  if (!pid) return;
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // already gone
   }
 }

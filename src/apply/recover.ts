@@ -9,8 +9,9 @@ import { NetnsHandle } from '../netns/handle.js';
 import { deleteNamedNetns, listNamedNetns, type NetnsId, namedNetnsId, sameNetnsId } from '../netns/named.js';
 import { processesInNetns } from '../proc/scan.js';
 import { killProcessesSync, type StoppedProcess, stopProcesses } from '../proc/stop.js';
+import { heldLocks } from './lock.js';
 import { claimNamespaces, homeNetnsId } from './ownership.js';
-import { heldLocks, labKey, listRecorded, parseLabKey, type RecordedLab } from './store.js';
+import { labKey, listRecorded, parseLabKey, type RecordedLab } from './store.js';
 import { LinkWatch } from './watch.js';
 
 const MARK = 'nslab:';

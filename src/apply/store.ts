@@ -1,7 +1,7 @@
 /**
  * Where nslab records what it owns: one JSON ledger per lab under /run/nslab (tmpfs: a reboot, which takes the
- * namespaces away, takes the ledgers too), an append-only journal next to it while a run is going on, and a lock
- * file per lab so that two `up`/`down` of the same lab never interleave.
+ * namespaces away, takes the ledgers too) and an append-only journal next to it while a run is going on (the
+ * lock of each lab is in lock.ts).
  *
  * Every file is opened without following symlinks (O_NOFOLLOW), with an explicit mode (umask does not matter),
  * and replaced by writing a uniquely named temporary file in the same directory and renaming it.
@@ -13,7 +13,6 @@ import {
   constants,
   fchmodSync,
   fstatSync,
-  ftruncateSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -24,10 +23,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecDone, Ledger, OwnedNamespace } from '../plan/types.js';
 import { NslabError } from '../sys/errors.js';
-import * as sys from '../sys/libc.js';
 
 /** Directory of ledgers, journals and locks; NSLAB_STATE_DIR overrides it. */
 export function stateDir(): string {
@@ -142,12 +139,18 @@ function ledgerFile(key: string): string {
   return join(stateDir(), `${key}.json`);
 }
 
-function journalFile(key: string): string {
-  return join(stateDir(), `${key}.journal`);
+/** True when a ledger (readable or not) exists for the key. */
+export function ledgerExists(key: string): boolean {
+  try {
+    lstatSync(ledgerFile(key));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
-function lockFile(key: string): string {
-  return join(stateDir(), `${key}.lock`);
+function journalFile(key: string): string {
+  return join(stateDir(), `${key}.journal`);
 }
 
 const isString = (x: unknown): x is string => typeof x === 'string';
@@ -350,112 +353,6 @@ export function listRecorded(lab?: string): RecordedLab[] {
     }
   }
   return out;
-}
-
-/** Opens (creating it, mode 0600) a lock file without following links. */
-function openLock(file: string): number {
-  ensureStateDir();
-  const fd = openSync(file, constants.O_RDWR | constants.O_CREAT | O_NOFOLLOW, 0o600);
-  fchmodSync(fd, 0o600);
-  return fd;
-}
-
-function lstatOrUndefined(file: string): ReturnType<typeof lstatSync> | undefined {
-  try {
-    return lstatSync(file);
-  } catch {
-    return undefined;
-  }
-}
-
-/** True when the fd still is the file at `file` (a lock file removed and made again is another file). */
-function stillThere(fd: number, file: string): boolean {
-  try {
-    const a = fstatSync(fd);
-    const b = lstatSync(file);
-    return a.ino === b.ino && a.dev === b.dev;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * A held lab lock: `release()` lets the next run in; `remove()` also deletes the lock file (the lab is gone);
- * `finish()` does the one that fits: the lock file stays only while the lab has a ledger.
- */
-export interface LabLock {
-  release(): void;
-  remove(): void;
-  finish(): void;
-}
-
-/**
- * Takes the lab's lock: flock(2) on `<key>.lock`, waiting while another run holds it. The kernel releases the
- * lock when its holder dies, so a run killed with SIGKILL never leaves the lab locked (nothing to clean up, no
- * pid to check). The holder's pid is written in the file for the message of a waiter that gives up.
- */
-export async function lockLab(key: string, timeoutMs = 60_000): Promise<LabLock> {
-  const file = lockFile(key);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const fd = openLock(file);
-    if (sys.tryFlock(fd, sys.LOCK_EX)) {
-      if (stillThere(fd, file)) {
-        ftruncateSync(fd, 0);
-        writeSync(fd, `${process.pid}\n`, 0);
-        const remove = () => {
-          rmSync(file, { force: true });
-          closeSync(fd);
-        };
-        const release = () => closeSync(fd);
-        return {
-          release,
-          remove,
-          finish: () => (lstatOrUndefined(ledgerFile(key)) ? release() : remove()),
-        };
-      }
-      closeSync(fd); // removed by the holder we waited for: lock the new file
-      continue;
-    }
-    const holder = readStateFileText(file)?.trim();
-    closeSync(fd);
-    if (Date.now() > deadline) {
-      throw new NslabError(
-        `lab ${key} is being changed by ${holder ? `process ${holder}` : 'another nslab'}; try again when it has finished`,
-      );
-    }
-    await sleep(20);
-  }
-}
-
-/** True when a run holds the lab's lock now (an `up` or `down` in progress). */
-export function labLocked(key: string): boolean {
-  const file = lockFile(key);
-  let fd: number;
-  try {
-    fd = openSync(file, constants.O_RDWR | O_NOFOLLOW);
-  } catch {
-    return false;
-  }
-  try {
-    return !sys.tryFlock(fd, sys.LOCK_EX);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Keys of the labs whose lock a run holds now. */
-export function heldLocks(): string[] {
-  let files: string[];
-  try {
-    files = readdirSync(stateDir());
-  } catch {
-    return [];
-  }
-  return files
-    .filter((f) => f.endsWith('.lock') && !f.startsWith('+'))
-    .map((f) => f.slice(0, -'.lock'.length))
-    .filter((k) => labLocked(k));
 }
 
 /**

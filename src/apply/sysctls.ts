@@ -8,7 +8,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { sameSysctl } from '../plan/common.js';
 import type { Op } from '../plan/types.js';
-import { lockLab, readStateFileText, stateDir, writeStateFile } from './store.js';
+import { lockLab } from './lock.js';
+import { readStateFileText, stateDir, writeStateFile } from './store.js';
 
 interface Held {
   /** The value before the first lab changed it. */

@@ -2,13 +2,16 @@
  * The lab life-cycle commands: up, down, status, exec, plan, export, schema, demo.
  */
 import Table from 'cli-table3';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { DemoEvent } from '../lab/demo.js';
 import { hostForDown, isFileArgument, listLabs } from '../lab/find.js';
-import type { DownResult, GcResult, LabStatus } from '../lab/lab.js';
+import type { DownResult, LabStatus } from '../lab/lab.js';
 import { privileged, requirePrivilege } from '../lab/privilege.js';
 import { describeOp, formatOp } from '../plan/format.js';
 import type { Op, Plan } from '../plan/types.js';
+import { seconds } from './args.js';
+import { registerGc } from './gc.js';
+import { abortable, uninterruptible } from './signals.js';
 import { c, json, out, progress, warn, writeOutput } from './ui.js';
 
 /**
@@ -52,56 +55,6 @@ function opsJson(plan: Plan, hostNetns: string | null) {
 
 function ms(n: number): string {
   return n < 1000 ? `${n.toFixed(0)} ms` : `${(n / 1000).toFixed(2)} s`;
-}
-
-/** `--grace SECONDS`: a number of seconds, 0 or more. */
-function seconds(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
-    throw new InvalidArgumentError('must be a number of seconds (0 or more)');
-  return n;
-}
-
-/**
- * Runs `work` with SIGINT and SIGTERM caught: the first one aborts the signal given to `work` (an `up` then
- * stops at its next batch and rolls back). Handlers are removed afterwards.
- */
-async function abortable<T>(what: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const ac = new AbortController();
-  const on = (sig: NodeJS.Signals) => {
-    if (ac.signal.aborted) return;
-    warn(`${sig}: stopping ${what} at the next step and rolling back what it did`);
-    ac.abort(sig);
-  };
-  process.on('SIGINT', on);
-  process.on('SIGTERM', on);
-  try {
-    return await work(ac.signal);
-  } finally {
-    process.off('SIGINT', on);
-    process.off('SIGTERM', on);
-  }
-}
-
-/** Runs `work` with SIGINT and SIGTERM deferred: it finishes, then the command exits 130. */
-async function uninterruptible<T>(what: string, work: () => Promise<T>): Promise<T> {
-  let caught: string | undefined;
-  const on = (sig: NodeJS.Signals) => {
-    if (caught === undefined) warn(`${sig}: finishing ${what} first`);
-    caught ??= sig;
-  };
-  process.on('SIGINT', on);
-  process.on('SIGTERM', on);
-  try {
-    return await work();
-  } finally {
-    process.off('SIGINT', on);
-    process.off('SIGTERM', on);
-    if (caught !== undefined) {
-      warn(`interrupted (${caught}) during ${what}, which was finished first`);
-      process.exitCode = 130;
-    }
-  }
 }
 
 /** `zebra (r1), ospfd (r1), ...`: processes stopped by `down`, at most a dozen named. */
@@ -264,24 +217,7 @@ export function registerCore(program: Command): void {
       );
     });
 
-  program
-    .command('gc')
-    .description(
-      'list every object carrying an nslab mark that no lab owns (namespaces, devices), and remove them with --yes',
-    )
-    .option('--lab <name>', "only what carries this lab's mark")
-    .option('--yes', 'remove what is listed')
-    .option('--grace <seconds>', 'how long processes get after SIGTERM before SIGKILL', seconds, 3)
-    .option('--json', 'machine-readable output')
-    .addHelpText('after', '\nExample:\n  sudo nslab gc\n  sudo nslab gc --lab seed --yes')
-    .action(async (o: { lab?: string; yes?: boolean; grace: number; json?: boolean }) => {
-      const Lab = await api();
-      const r = await uninterruptible('gc', () =>
-        Lab.gc({ lab: o.lab, yes: o.yes, graceMs: o.grace * 1000 }),
-      );
-      if (o.json) return json(gcJson(r));
-      printGc(r, !!o.yes);
-    });
+  registerGc(program);
 
   program
     .command('status')
@@ -482,46 +418,4 @@ function printStatus(s: LabStatus): void {
     out(c.yellow(`drift from the file (${s.drift.length}); \`nslab up\` would:`));
     for (const d of s.drift) out(`  - ${d}`);
   }
-}
-
-function gcJson(r: GcResult) {
-  return {
-    namespaces: r.namespaces.map((n) => ({ name: n.name, lab: n.lab, processes: n.processes })),
-    devices: r.devices.map((d) => ({ netns: d.ns, name: d.name, lab: d.lab })),
-    skipped: r.skipped,
-    ...(r.removed
-      ? {
-          removed: {
-            namespaces: r.removed.namespaces,
-            devices: r.removed.devices.map((d) => ({ netns: d.ns, name: d.name })),
-            stopped: r.removed.stopped.map((p) => ({ pid: p.pid, netns: p.node, command: p.command })),
-            notes: r.removed.notes,
-          },
-        }
-      : {}),
-  };
-}
-
-function printGc(r: GcResult, removing: boolean): void {
-  for (const s of r.skipped) warn(`lab ${s.lab} skipped: ${s.why}`);
-  const found = r.namespaces.length + r.devices.length;
-  if (found === 0) {
-    out(`${c.green('✔')} nothing carries an nslab mark that no lab owns`);
-    return;
-  }
-  for (const n of r.namespaces)
-    out(
-      `  namespace ${n.name} (lab ${n.lab})${n.processes ? `, ${n.processes} process${n.processes === 1 ? '' : 'es'} inside` : ''}`,
-    );
-  for (const d of r.devices) out(`  device ${d.name} in ${d.ns ?? 'the default namespace'} (lab ${d.lab})`);
-  if (!removing) {
-    out(`${found} orphan object${found === 1 ? '' : 's'}; \`nslab gc --yes\` removes them`);
-    return;
-  }
-  const rm = r.removed!;
-  for (const n of rm.notes) warn(n);
-  if (rm.stopped.length) out(`stopped ${rm.stopped.length} process${rm.stopped.length === 1 ? '' : 'es'}`);
-  out(
-    `${c.green('✔')} removed ${rm.namespaces.length} namespace${rm.namespaces.length === 1 ? '' : 's'} and ${rm.devices.length} device${rm.devices.length === 1 ? '' : 's'}`,
-  );
 }

@@ -4,9 +4,10 @@
  * failed, the run is rolled back and the ledger put back as it was.
  */
 import { ApplyError, type ExecuteOptions, executePlan, InterruptedError } from '../apply/execute.js';
+import { lockLab } from '../apply/lock.js';
 import { observeLab } from '../apply/observe.js';
 import type { KernelSession } from '../apply/session.js';
-import { Journal, labKey, lockLab, readLedger, removeLedger, writeLedger } from '../apply/store.js';
+import { Journal, labKey, readLedger, removeLedger, writeLedger } from '../apply/store.js';
 import { heldHostSysctls, recordHostSysctls, settleHostRestores } from '../apply/sysctls.js';
 import { assertHostMountNamespace } from '../netns/named.js';
 import { hostNodeOf } from '../plan/common.js';

@@ -4,8 +4,9 @@
  */
 
 import type { ExecuteOptions } from '../apply/execute.js';
+import { lockLab } from '../apply/lock.js';
 import { findOrphans, type Orphans, type Removal, removeOrphans } from '../apply/recover.js';
-import { LedgerDamagedError, labKey, lockLab, readLedger, removeLedger } from '../apply/store.js';
+import { LedgerDamagedError, labKey, readLedger, removeLedger } from '../apply/store.js';
 import { heldHostSysctls, recordHostSysctls, settleHostRestores } from '../apply/sysctls.js';
 import { type StoppedInNode, teardown } from '../apply/teardown.js';
 import { NetnsHandle } from '../netns/handle.js';

@@ -18,16 +18,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  heldLocks,
-  Journal,
-  LedgerDamagedError,
-  labLocked,
-  listRecorded,
-  lockLab,
-  readLedger,
-  writeLedger,
-} from '../../src/apply/store.js';
+import { heldLocks, labLocked, lockLab } from '../../src/apply/lock.js';
+import { Journal, LedgerDamagedError, listRecorded, readLedger, writeLedger } from '../../src/apply/store.js';
 import { ledgerAfter } from '../../src/plan/ledger.js';
 import type { Ledger } from '../../src/plan/types.js';
 import { tutorialLab } from '../plan/fixtures.js';
