@@ -9,7 +9,8 @@
  * await lab.down();
  * ```
  */
-export { ApplyError } from './apply/execute.js';
+export { ApplyError, InterruptedError } from './apply/execute.js';
+export { LedgerDamagedError } from './apply/store.js';
 export { explain, explainAll } from './explain/explain.js';
 export { formatExplanation, formatPath } from './explain/format.js';
 export { predictMatrix } from './explain/matrix.js';
@@ -24,12 +25,17 @@ export type { PlayedEvent } from './faults/timeline.js';
 export { type DemoEvent, runDemo, tutorialTopology } from './lab/demo.js';
 export type { FaultStatus, ImpairmentStatus, ProcessHooks } from './lab/faults.js';
 export {
+  type DownOptions,
   type DownResult,
+  type GcOptions,
+  type GcResult,
   type InterfaceStatus,
   Lab,
   type LabOptions,
   type LabStatus,
+  type LabSummary,
   type NodeStatus,
+  type ProcessStatus,
   privileged,
   requirePrivilege,
   type UpOptions,

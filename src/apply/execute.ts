@@ -1,18 +1,20 @@
 /**
  * Carries out a plan against the kernel: operations of one kind are sent to each namespace as one netlink
- * batch; every operation that succeeded leaves an undo step, and a failure rolls back what this run did, newest
- * first, before the error is thrown.
+ * batch; every operation that succeeded leaves an undo step, and a failure (or an interruption, checked between
+ * batches) rolls back what this run did, newest first, before the error is thrown.
  */
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Request } from '../netlink/message.js';
 import type { NetlinkError } from '../netlink/socket.js';
 import type { NetnsHandle } from '../netns/handle.js';
+import { ownershipAlias } from '../plan/common.js';
 import { formatOp } from '../plan/format.js';
 import type { ObservedState, Op, Plan } from '../plan/types.js';
+import { killProcessesSync, type StoppedProcess, stopProcesses } from '../proc/stop.js';
 import { NslabError } from '../sys/errors.js';
+import { runExec } from './exec.js';
 import { type KernelSession, labNetnsSysctls } from './session.js';
+import type { Journal } from './store.js';
 
 /** An operation of the plan failed. Carries the operation, its `ip` spelling and the kernel's answer. */
 export class ApplyError extends NslabError {
@@ -32,13 +34,30 @@ export class ApplyError extends NslabError {
   }
 }
 
+/** The run was interrupted (SIGINT, SIGTERM, an aborted signal): what it changed was rolled back. Exit code 130. */
+export class InterruptedError extends NslabError {
+  readonly rollbackFailures: string[];
+  constructor(lab: string, reason: string, rollbackFailures: string[]) {
+    super(
+      rollbackFailures.length
+        ? `interrupted (${reason}): lab ${lab} was rolled back, except: ${rollbackFailures.join('; ')}`
+        : `interrupted (${reason}): everything this run changed in lab ${lab} was rolled back`,
+      130,
+    );
+    this.name = 'InterruptedError';
+    this.rollbackFailures = rollbackFailures;
+  }
+}
+
 export interface ExecuteOptions {
   /** The state the plan was made from: lets link changes on existing devices be undone. */
   observed?: ObservedState;
   /** Called after each batch with the number of operations done. */
   onProgress?: (done: number, total: number, last: Op) => void;
-  /** Output of `exec` operations. */
+  /** The whole output of an `exec` operation, once it has ended. */
   onExecOutput?: (node: string, command: string, output: string) => void;
+  /** Output of an `exec` operation as it comes (a first call with '' when it starts). */
+  onExecData?: (node: string, command: string, text: string) => void;
   /** The lab has IPv6: namespaces and host-side devices get IPv6 DAD off (see labNetnsSysctls). */
   ipv6?: boolean;
   /**
@@ -46,9 +65,38 @@ export interface ExecuteOptions {
    * the op's undo step, if any.
    */
   runOther?: (op: Op, session: KernelSession) => (() => void) | undefined;
+  /**
+   * Stops the run at the next batch when aborted: what it did is rolled back and InterruptedError thrown (the
+   * signal's reason, a string such as 'SIGINT', is named in it).
+   */
+  signal?: AbortSignal;
+  /** Where the run records each namespace it makes or deletes and each `exec:` entry it finishes. */
+  journal?: Journal;
+  /** Grace period of processes in namespaces the plan deletes (SIGTERM, then SIGKILL); default 3000 ms. */
+  graceMs?: number;
+  /** Processes stopped in a namespace the plan deletes. */
+  onStopped?: (node: string, stopped: StoppedProcess[]) => void;
 }
 
 type Undo = { op: Op; run: () => void };
+
+/** Internal: the signal fired; unwound to the rollback. */
+class Interrupt extends Error {}
+
+/** State of one run of a plan. */
+interface Run {
+  session: KernelSession;
+  opts: ExecuteOptions;
+  undo: Undo[];
+  /** The lab's mark (`nslab:LAB`). */
+  mark: string;
+  /** Namespaces this run made (their loopback is already marked and up). */
+  created: Set<string>;
+}
+
+function reasonOf(signal: AbortSignal): string {
+  return typeof signal.reason === 'string' ? signal.reason : 'aborted';
+}
 
 const BATCHED = new Set<Op['op']>([
   'veth-add',
@@ -62,29 +110,43 @@ const BATCHED = new Set<Op['op']>([
   'route-del',
 ]);
 
-/** Runs the plan; throws ApplyError after rolling back when an operation fails. */
-export function executePlan(plan: Plan, session: KernelSession, opts: ExecuteOptions = {}): void {
-  const undo: Undo[] = [];
+/**
+ * Runs the plan; throws ApplyError after rolling back when an operation fails, InterruptedError when
+ * `opts.signal` is aborted. Yields to the event loop every few milliseconds, so that signals are seen.
+ */
+export async function executePlan(
+  plan: Plan,
+  session: KernelSession,
+  opts: ExecuteOptions = {},
+): Promise<void> {
+  const run: Run = { session, opts, undo: [], mark: ownershipAlias({ name: plan.lab }), created: new Set() };
   const ctx = { hostNetns: session.hostNetns };
   let done = 0;
   let i = 0;
+  let yielded = performance.now();
   const ops = plan.ops;
   try {
     while (i < ops.length) {
+      if (performance.now() - yielded > 20) {
+        await yieldToLoop();
+        yielded = performance.now();
+      }
+      if (opts.signal?.aborted) throw new Interrupt();
       const kind = ops[i].op;
       let j = i;
       while (j < ops.length && ops[j].op === kind && BATCHED.has(kind)) j++;
       if (j === i) j = i + 1;
       const group = ops.slice(i, j);
-      if (BATCHED.has(kind)) runBatched(group, session, opts, undo);
-      else for (const op of group) runSingle(op, session, opts, undo);
+      if (BATCHED.has(kind)) runBatched(group, run);
+      else for (const op of group) await runSingle(op, run);
       done += group.length;
       opts.onProgress?.(done, ops.length, group[group.length - 1]);
       i = j;
     }
   } catch (e) {
+    const left = rollback(run.undo);
+    if (e instanceof Interrupt) throw new InterruptedError(plan.lab, reasonOf(opts.signal!), left);
     const failed = (e as { failedOp?: Op }).failedOp ?? ops[i];
-    const left = rollback(undo);
     if (e instanceof Error) throw new ApplyError(failed, formatOp(failed, ctx), unwrap(e), left);
     throw e;
   }
@@ -113,9 +175,26 @@ function rollback(undo: Undo[]): string[] {
   return left;
 }
 
-function runBatched(group: Op[], session: KernelSession, opts: ExecuteOptions, undo: Undo[]): void {
+/** `ip link set dev lo alias MARK up` in a namespace this run made: done already, when it was made. */
+function doneAtCreation(op: Op, run: Run): boolean {
+  return (
+    op.op === 'link-set' &&
+    op.name === 'lo' &&
+    op.ns !== null &&
+    run.created.has(op.ns) &&
+    (op.alias === undefined || op.alias === run.mark) &&
+    op.up !== false &&
+    op.mtu === undefined &&
+    op.mac === undefined &&
+    op.master === undefined
+  );
+}
+
+function runBatched(group: Op[], run: Run): void {
+  const { session, opts, undo } = run;
   const byNs = new Map<string | null, Op[]>();
   for (const op of group) {
+    if (doneAtCreation(op, run)) continue;
     const list = byNs.get(op.ns) ?? [];
     list.push(op);
     byNs.set(op.ns, list);
@@ -133,7 +212,9 @@ function runBatched(group: Op[], session: KernelSession, opts: ExecuteOptions, u
     const results: (NetlinkError | undefined)[] = h.execute(reqs);
     let first: { op: Op; err: NetlinkError } | undefined;
     list.forEach((op, k) => {
-      const err = results[k];
+      // A device gone before its `ip link del` is what was asked: a namespace deleted just before this run
+      // takes its veths' other ends with it, asynchronously, after we listed them.
+      const err = op.op === 'link-del' && results[k]?.code === 'ENODEV' ? undefined : results[k];
       if (err) first ??= { op, err };
       else {
         const u = undoOf(op, h, opts.observed);
@@ -253,18 +334,41 @@ function undoOf(op: Op, h: NetnsHandle, observed: ObservedState | undefined): ((
   }
 }
 
-function runSingle(op: Op, session: KernelSession, opts: ExecuteOptions, undo: Undo[]): void {
+async function runSingle(op: Op, run: Run): Promise<void> {
+  const { session, opts, undo } = run;
   try {
     switch (op.op) {
       case 'netns-add': {
-        session.create(op.ns!, labNetnsSysctls(!!opts.ipv6));
         const ns = op.ns!;
-        undo.push({ op, run: () => session.delete(ns) });
+        // lo is marked and set up before the namespace gets its name, and its identity journaled: a run killed
+        // at any point never leaves a namespace under the lab's name that the lab cannot prove is its own.
+        session.create(ns, labNetnsSysctls(!!opts.ipv6), {
+          lo: { alias: run.mark },
+          record: (id) => opts.journal?.made({ name: ns, dev: id.dev, ino: id.ino }),
+        });
+        run.created.add(ns);
+        undo.push({
+          op,
+          run: () => {
+            const id = session.idOf(ns);
+            // Processes an `exec:` entry of this run started would live on in the unnamed namespace.
+            if (id) killProcessesSync(new Set([id.ino]));
+            opts.journal?.deleting(ns);
+            session.delete(ns);
+          },
+        });
         return;
       }
-      case 'netns-del':
-        session.delete(op.ns!);
+      case 'netns-del': {
+        const ns = op.ns!;
+        const id = session.idOf(ns);
+        if (!id) throw new Error(`namespace ${ns} is not proven the lab's: refusing to delete it`);
+        const r = await stopProcesses(new Set([id.ino]), { graceMs: opts.graceMs });
+        if (r.stopped.length > 0) opts.onStopped?.(op.node, r.stopped);
+        opts.journal?.deleting(ns);
+        session.delete(ns);
         return;
+      }
       case 'sysctl-set': {
         const h = session.handle(op.ns);
         h.setSysctl(op.key, op.value);
@@ -275,25 +379,15 @@ function runSingle(op: Op, session: KernelSession, opts: ExecuteOptions, undo: U
         return;
       }
       case 'exec': {
-        // Output goes to a file, not a pipe: a command that starts a daemon (`iperf3 -s &`) leaves it holding
-        // the output, and waiting for a pipe's end would wait for the daemon.
-        const dir = mkdtempSync(join(tmpdir(), 'nslab-exec-'));
-        const file = join(dir, 'out');
-        const fd = openSync(file, 'w');
-        let r: ReturnType<NetnsHandle['spawnSync']>;
-        try {
-          r = session.handle(op.ns).spawnSync('sh', ['-c', op.command], { stdio: ['ignore', fd, fd] });
-        } finally {
-          closeSync(fd);
-        }
-        const output = readFileSync(file, 'utf8');
-        rmSync(dir, { recursive: true, force: true });
-        opts.onExecOutput?.(op.node, op.command, output);
-        if (r.error) throw r.error;
-        if (r.status !== 0) {
-          throw new NslabError(
-            `exited with status ${r.status ?? r.signal}${output ? `: ${output.trim()}` : ''}`,
-          );
+        if ((await runExec(op, session.handle(op.ns), opts)) === 'interrupted') throw new Interrupt();
+        if (op.ns !== null && op.index !== undefined) {
+          const id = session.idOf(op.ns);
+          opts.journal?.ran({
+            node: op.node,
+            index: op.index,
+            command: op.command,
+            ...(id ? { ino: id.ino } : {}),
+          });
         }
         return;
       }
@@ -305,6 +399,7 @@ function runSingle(op: Op, session: KernelSession, opts: ExecuteOptions, undo: U
       }
     }
   } catch (e) {
+    if (e instanceof Interrupt) throw e;
     fail(op, e as Error);
   }
 }

@@ -2,8 +2,8 @@
  * The namespaces one nslab run talks to: the host (the real default namespace, or the namespace named by
  * `--host-netns`) and the lab's namespaces, each through one NetnsHandle opened on first use and closed at the end.
  */
-import { NetnsHandle } from '../netns/handle.js';
-import { deleteNamedNetns, NetnsError, namedNetnsExists } from '../netns/named.js';
+import { type CreateOptions, NetnsHandle } from '../netns/handle.js';
+import { deleteNamedNetns, NetnsError, type NetnsId, namedNetnsExists } from '../netns/named.js';
 
 /**
  * Sysctls nslab writes in every lab namespace it creates: ICMP error rate limiting off, so that every probe of a
@@ -26,6 +26,8 @@ export class KernelSession {
   /** Namespace playing the host, or null for the real default namespace. */
   readonly hostNetns: string | null;
   private readonly handles = new Map<string | null, NetnsHandle>();
+  /** Identity of each lab namespace this session may delete: made by it, or proven the lab's. */
+  private readonly ids = new Map<string, NetnsId>();
 
   constructor(hostNetns: string | null) {
     if (hostNetns !== null && !namedNetnsExists(hostNetns)) {
@@ -54,18 +56,44 @@ export class KernelSession {
     return ns === null;
   }
 
-  /** Creates namespace `ns` (`ip netns add`), with `sysctls` written inside, and keeps its handle. */
-  create(ns: string, sysctls: Record<string, string> = {}): NetnsHandle {
-    const h = NetnsHandle.create(ns, { sysctls });
+  /**
+   * Creates namespace `ns` (`ip netns add`), with `sysctls` written inside, and keeps its handle and its
+   * identity (given to `opts.record` too, before the namespace gets its name).
+   */
+  create(ns: string, sysctls: Record<string, string> = {}, opts: CreateOptions = {}): NetnsHandle {
+    const h = NetnsHandle.create(ns, {
+      sysctls,
+      ...opts,
+      record: (id) => {
+        this.ids.set(ns, id);
+        opts.record?.(id);
+      },
+    });
     this.handles.set(ns, h);
     return h;
   }
 
-  /** Closes our handle on `ns` and deletes the namespace (`ip netns del`). */
-  delete(ns: string): void {
+  /** Records that `ns`, with identity `id`, is the lab's: this session may delete it. */
+  own(ns: string, id: NetnsId): void {
+    this.ids.set(ns, id);
+  }
+
+  /** The identity of a namespace of the lab, when known. */
+  idOf(ns: string): NetnsId | undefined {
+    return this.ids.get(ns);
+  }
+
+  /**
+   * Closes our handle on `ns` and deletes the namespace (`ip netns del`), only if it still is the namespace the
+   * lab owns (never one that replaced it meanwhile). Returns false when it was left.
+   */
+  delete(ns: string): boolean {
     this.handles.get(ns)?.close();
     this.handles.delete(ns);
-    deleteNamedNetns(ns);
+    const id = this.ids.get(ns);
+    if (!id) throw new Error(`namespace ${ns} is not known to be the lab's: refusing to delete it`);
+    this.ids.delete(ns);
+    return deleteNamedNetns(ns, id);
   }
 
   /** Makes every handle forget the device indexes it learnt (devices were deleted, maybe from elsewhere). */

@@ -3,13 +3,25 @@
  */
 import Table from 'cli-table3';
 import { type Command, Option } from 'commander';
-import { type DemoEvent, runDemo } from '../lab/demo.js';
-import { Lab, type LabStatus, privileged, requirePrivilege } from '../lab/lab.js';
+import type { DemoEvent } from '../lab/demo.js';
+import { hostForDown, isFileArgument, listLabs } from '../lab/find.js';
+import type { DownResult, LabStatus } from '../lab/lab.js';
+import { privileged, requirePrivilege } from '../lab/privilege.js';
 import { describeOp, formatOp } from '../plan/format.js';
 import type { Op, Plan } from '../plan/types.js';
 import { formatProblem } from '../topology/errors.js';
-import { topologyJsonSchemaText } from '../topology/schema.js';
+import { seconds } from './args.js';
+import { registerGc } from './gc.js';
+import { abortable, uninterruptible } from './signals.js';
 import { c, json, out, progress, warn, writeOutput } from './ui.js';
+
+/**
+ * The library, loaded when a command needs it: `down NAME` does not, and then loads neither the topology parser
+ * nor the renderer.
+ */
+async function api() {
+  return (await import('../lab/lab.js')).Lab;
+}
 
 const HOST_NETNS_HELP = 'an existing namespace that plays the host instead of the real default namespace';
 
@@ -46,6 +58,44 @@ function ms(n: number): string {
   return n < 1000 ? `${n.toFixed(0)} ms` : `${(n / 1000).toFixed(2)} s`;
 }
 
+/** `zebra (r1), ospfd (r1), ...`: processes stopped by `down`, at most a dozen named. */
+function stoppedText(r: DownResult): string {
+  const names = r.stopped.map((p) => `${p.comm} (${p.node})`);
+  const shown = names.slice(0, 12).join(', ');
+  return `stopped ${r.stopped.length} process${r.stopped.length === 1 ? '' : 'es'}: ${shown}${names.length > 12 ? `, and ${names.length - 12} more` : ''}`;
+}
+
+/**
+ * Prints an `exec:` entry's output as it comes, under the progress line: `[node] command`, then its lines
+ * indented. Nothing is printed for an entry that prints nothing.
+ */
+function execPrinter(bar: ReturnType<typeof progress> | undefined) {
+  let current = '';
+  let partial = '';
+  let headed = false;
+  return {
+    data(node: string, command: string, text: string) {
+      const id = `${node}\u0000${command}`;
+      if (id !== current) {
+        current = id;
+        partial = '';
+        headed = false;
+      }
+      if (text === '') return;
+      bar?.clear();
+      if (!headed) out(c.dim(`  [${node}] ${command}`));
+      headed = true;
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) out(c.dim(`    ${l}`));
+    },
+    end() {
+      if (partial) out(c.dim(`    ${partial}`));
+      partial = '';
+    },
+  };
+}
+
 export function registerCore(program: Command): void {
   program
     .command('up')
@@ -55,6 +105,12 @@ export function registerCore(program: Command): void {
     .argument('<file>', 'topology file (*.nslab.yml)')
     .addOption(hostNetnsOption())
     .option('-n, --dry-run', 'print what would change, change nothing')
+    .option(
+      '--grace <seconds>',
+      'how long processes in namespaces of nodes gone from the file get after SIGTERM before SIGKILL',
+      seconds,
+      3,
+    )
     .option('-v, --verbose', 'print every operation')
     .option('-q, --quiet', 'print only the summary')
     .option('--json', 'machine-readable output')
@@ -62,19 +118,23 @@ export function registerCore(program: Command): void {
       'after',
       '\nExample:\n  sudo nslab up examples/seed.nslab.yml\n  sudo nslab up lab.nslab.yml --dry-run',
     )
-    .action(async (file: string, o: CommonOpts & { dryRun?: boolean }) => {
-      const lab = await Lab.load(file, { hostNetns: o.hostNetns });
+    .action(async (file: string, o: CommonOpts & { dryRun?: boolean; grace: number }) => {
+      const lab = await (await api()).load(file, { hostNetns: o.hostNetns });
       for (const w of o.json ? [] : lab.warnings())
         warn(w.pos ? formatProblem({ pos: w.pos, message: w.message }) : w.message);
       const bar = o.json ? undefined : progress(`building ${lab.name}`);
-      const r = await lab.up({
-        dryRun: o.dryRun,
-        onProgress: bar ? (d, t) => bar.update(d, t) : undefined,
-        onExecOutput: (node, command, output) => {
-          if (!o.json && !o.quiet && output.trim())
-            out(c.dim(`  [${node}] ${command}\n${output.replace(/^/gm, '    ')}`));
-        },
-      });
+      const printer = !o.json && !o.quiet ? execPrinter(bar) : undefined;
+      const r = await abortable(`up of ${lab.name}`, (signal) =>
+        lab.up({
+          dryRun: o.dryRun,
+          signal,
+          graceMs: o.grace * 1000,
+          onProgress: bar ? (d, t) => bar.update(d, t) : undefined,
+          onExecData: printer?.data,
+          onExecOutput: printer?.end,
+        }),
+      );
+      for (const n of r.notes) warn(n);
       bar?.done();
       if (o.json) {
         json({
@@ -104,31 +164,48 @@ export function registerCore(program: Command): void {
 
   program
     .command('down')
-    .description('remove exactly what nslab made for a lab, and restore the sysctls it changed')
+    .description(
+      'stop the processes running in a lab, remove exactly what nslab made for it, and restore the sysctls it changed',
+    )
     .argument('<lab>', 'topology file or lab name')
     .addOption(hostNetnsOption())
+    .option('--grace <seconds>', 'how long processes get after SIGTERM before SIGKILL', seconds, 3)
+    .option(
+      '--force',
+      "recover from the kernel alone (a damaged ledger): remove what carries the lab's mark and the processes in its namespaces",
+    )
     .option('-v, --verbose', 'print every operation')
     .option('-q, --quiet', 'print only the summary')
     .option('--json', 'machine-readable output')
-    .addHelpText('after', '\nExample:\n  sudo nslab down seed\n  sudo nslab down examples/seed.nslab.yml')
-    .action(async (target: string, o: CommonOpts) => {
-      const hostNetns = o.hostNetns ?? null;
-      if (
-        !Lab.isFileArgument(target) &&
-        !Lab.list().some((l) => l.name === target && l.hostNetns === hostNetns)
-      ) {
-        if (o.json) json({ lab: target, changed: false, durationMs: 0, operations: [] });
-        else out(`lab ${c.bold(target)} is not up: nothing to remove`);
-        return;
+    .addHelpText(
+      'after',
+      '\nExample:\n  sudo nslab down seed\n  sudo nslab down examples/seed.nslab.yml --grace 10\n  sudo nslab down --force seed',
+    )
+    .action(async (target: string, o: CommonOpts & { grace: number; force?: boolean }) => {
+      requirePrivilege();
+      const graceMs = o.grace * 1000;
+      const { removeLab } = await import('../lab/remove.js');
+      let name = target;
+      let hostNetns: string | null;
+      if (isFileArgument(target)) {
+        const lab = await (await api()).load(target);
+        name = lab.name;
       }
-      const lab = await Lab.open(target, { hostNetns: o.hostNetns });
-      const r = await lab.down();
+      // From the state files' names alone: the ledger is read once, under the lab's lock.
+      hostNetns = hostForDown(name, o.hostNetns);
+      const host = hostNetns;
+      const r: DownResult = await uninterruptible(`down of ${name}`, () =>
+        removeLab(name, host, { force: o.force, graceMs }),
+      );
+      for (const n of r.notes) warn(n);
       if (o.json) {
         json({
           lab: r.lab,
           changed: r.changed,
           durationMs: r.durationMs,
-          operations: opsJson(r.plan, lab.hostNetns),
+          operations: opsJson(r.plan, hostNetns),
+          stopped: r.stopped.map((p) => ({ pid: p.pid, node: p.node, command: p.command, signal: p.signal })),
+          notes: r.notes,
         });
         return;
       }
@@ -136,11 +213,14 @@ export function registerCore(program: Command): void {
         out(`lab ${c.bold(r.lab)} is not up: nothing to remove`);
         return;
       }
-      if (!o.quiet) printOps(r.plan.ops, lab.hostNetns, o.verbose);
+      if (r.stopped.length > 0) out(stoppedText(r));
+      if (!o.quiet) printOps(r.plan.ops, hostNetns, o.verbose);
       out(
         `${c.green('✔')} lab ${c.bold(r.lab)} is down: ${r.plan.ops.length} operations in ${ms(r.durationMs)}`,
       );
     });
+
+  registerGc(program);
 
   program
     .command('status')
@@ -153,7 +233,7 @@ export function registerCore(program: Command): void {
     .addHelpText('after', '\nExample:\n  sudo nslab status\n  sudo nslab status seed --json')
     .action(async (target: string | undefined, o: CommonOpts) => {
       if (!target) {
-        const labs = Lab.list();
+        const labs = listLabs();
         if (o.json) return json(labs);
         if (labs.length === 0) return out('no lab is up');
         const t = new Table({
@@ -168,13 +248,15 @@ export function registerCore(program: Command): void {
               : l.hostMissing
                 ? c.yellow(`${l.hostNetns} (gone)`)
                 : l.hostNetns,
-            l.nodes,
+            l.damaged ? c.red('damaged ledger') : l.nodes,
             l.file ?? '',
             l.updatedAt,
           ]);
-        return out(t.toString());
+        out(t.toString());
+        for (const l of labs) if (l.damaged) warn(l.damaged);
+        return;
       }
-      const lab = await Lab.open(target, { hostNetns: o.hostNetns });
+      const lab = await (await api()).locate(target, { hostNetns: o.hostNetns });
       const s = lab.status();
       if (o.json) return json(s);
       printStatus(s);
@@ -193,7 +275,7 @@ export function registerCore(program: Command): void {
       '\nExample:\n  sudo nslab exec ns0 -- ping -c 1 10.1.20.2\n  sudo nslab exec --lab seed ns1 -- ip route',
     )
     .action(async (node: string, command: string[], o: CommonOpts & { lab?: string }) => {
-      const lab = await Lab.forNode(node, { lab: o.lab, hostNetns: o.hostNetns });
+      const lab = await (await api()).forNode(node, { lab: o.lab, hostNetns: o.hostNetns });
       lab.node(node);
       const r = await lab.exec(node, command, { stdio: 'inherit' });
       lab.close();
@@ -213,7 +295,7 @@ export function registerCore(program: Command): void {
       '\nExample:\n  sudo nslab plan examples/seed.nslab.yml\n  nslab plan examples/seed.nslab.yml   (not root: planned against an empty kernel)',
     )
     .action(async (file: string, o: CommonOpts) => {
-      const lab = await Lab.load(file, { hostNetns: o.hostNetns });
+      const lab = await (await api()).load(file, { hostNetns: o.hostNetns });
       const live = privileged();
       const plan = lab.plan({ empty: !live });
       lab.close();
@@ -236,7 +318,7 @@ export function registerCore(program: Command): void {
     .addOption(hostNetnsOption())
     .addHelpText('after', '\nExample:\n  nslab export examples/seed.nslab.yml --format sh -o seed.sh')
     .action(async (file: string, o: { format: 'sh' | 'json'; output?: string; hostNetns?: string }) => {
-      const lab = await Lab.load(file, { hostNetns: o.hostNetns });
+      const lab = await (await api()).load(file, { hostNetns: o.hostNetns });
       const text = o.format === 'sh' ? lab.exportScript() : `${JSON.stringify(lab.topology, null, 2)}\n`;
       if (o.output) writeOutput(o.output, text, o.format === 'sh' ? 0o755 : 0o644);
       else process.stdout.write(text);
@@ -247,7 +329,8 @@ export function registerCore(program: Command): void {
     .description('print the JSON Schema of topology files (for editor completion and checking)')
     .option('-o, --output <path>', 'write to a file instead of stdout')
     .addHelpText('after', '\nExample:\n  nslab schema -o nslab.schema.json')
-    .action((o: { output?: string }) => {
+    .action(async (o: { output?: string }) => {
+      const { topologyJsonSchemaText } = await import('../topology/schema.js');
       if (o.output) writeOutput(o.output, topologyJsonSchemaText());
       else process.stdout.write(topologyJsonSchemaText());
     });
@@ -261,7 +344,8 @@ export function registerCore(program: Command): void {
     .addHelpText('after', '\nExample:\n  sudo nslab demo')
     .action(async (o: CommonOpts) => {
       requirePrivilege();
-      await runDemo(printDemo, { hostNetns: o.hostNetns });
+      const { runDemo } = await import('../lab/demo.js');
+      await abortable('the demo', (signal) => runDemo(printDemo, { hostNetns: o.hostNetns, signal }));
     });
 }
 
@@ -321,11 +405,17 @@ function printStatus(s: LabStatus): void {
     out('routes:');
     for (const n of routes) for (const r of n.routes) out(`  ${n.name}: ${r}`);
   }
+  const running = s.nodes.filter((n) => n.processes.length > 0);
+  if (running.length) {
+    out('processes:');
+    for (const n of running) for (const p of n.processes) out(`  ${n.name}: ${p.pid} ${p.command}`);
+  }
   const sysctls = s.nodes.filter((n) => Object.keys(n.sysctls).length > 0);
   if (sysctls.length) {
     out('sysctls:');
     for (const n of sysctls) for (const [k, v] of Object.entries(n.sysctls)) out(`  ${n.name}: ${k} = ${v}`);
   }
+  for (const n of s.notes) warn(n);
   if (s.drift.length === 0) out(`${c.green('✔')} in line with the file`);
   else {
     out(c.yellow(`drift from the file (${s.drift.length}); \`nslab up\` would:`));

@@ -49,10 +49,20 @@ export function reportError(e: unknown): number {
  * A one-line progress display for long work, on a terminal only: `label 120/2000`. Returns the update and
  * finish functions; both do nothing when stderr is not a terminal.
  */
-export function progress(label: string): { update: (done: number, total: number) => void; done: () => void } {
-  if (!process.stderr.isTTY) return { update: () => {}, done: () => {} };
+export function progress(label: string): {
+  update: (done: number, total: number) => void;
+  done: () => void;
+  /** Erases the line, so that other output can be printed; the next update draws it again below. */
+  clear: () => void;
+} {
+  if (!process.stderr.isTTY) return { update: () => {}, done: () => {}, clear: () => {} };
   let last = 0;
   let shown = false;
+  const clear = () => {
+    if (shown) process.stderr.write('\r\x1b[2K');
+    shown = false;
+    last = 0;
+  };
   return {
     update(done, total) {
       const now = Date.now();
@@ -61,9 +71,8 @@ export function progress(label: string): { update: (done: number, total: number)
       shown = true;
       process.stderr.write(`\r${ce.dim(label)} ${done}/${total}`);
     },
-    done() {
-      if (shown) process.stderr.write('\r\x1b[2K');
-    },
+    done: clear,
+    clear,
   };
 }
 

@@ -161,8 +161,8 @@ export function removeFaultsOps(session: KernelSession, lab: ResolvedLab): Op[] 
  * Removes what a lab put in the host namespace (its nftables table, if any) and returns the ops it ran: the
  * teardown (`Lab.down`) calls it, since the host namespace is never deleted.
  */
-export function removeFaults(session: KernelSession, lab: ResolvedLab): Op[] {
+export async function removeFaults(session: KernelSession, lab: ResolvedLab): Promise<Op[]> {
   const ops = removeFaultsOps(session, lab);
-  runFaultOps(session, lab.name, ops);
+  await runFaultOps(session, lab.name, ops);
   return ops;
 }

@@ -112,6 +112,6 @@ export function runFaultOp(op: Op, session: KernelSession): (() => void) | undef
 }
 
 /** Runs the ops of a fault verb as one plan (rolled back as a whole on failure; ApplyError names the op). */
-export function runFaultOps(session: KernelSession, lab: string, ops: Op[]): void {
-  if (ops.length > 0) executePlan({ lab, ops }, session, { runOther: runFaultOp });
+export async function runFaultOps(session: KernelSession, lab: string, ops: Op[]): Promise<void> {
+  if (ops.length > 0) await executePlan({ lab, ops }, session, { runOther: runFaultOp });
 }

@@ -3,6 +3,7 @@
  * namespace that plays the host so that nothing on the real host changes. Each step is an event the CLI prints:
  * the `ip` commands nslab runs, real `ping` output, and nslab's explanation of the failures.
  */
+import { InterruptedError } from '../apply/execute.js';
 import { explain } from '../explain/explain.js';
 import { formatExplanation } from '../explain/format.js';
 import { NetnsHandle } from '../netns/handle.js';
@@ -39,12 +40,23 @@ ${prefix ? `prefix: ${prefix}\n` : ''}topology:
 /**
  * Runs the tutorial's story step by step, calling `emit` for each event. Uses `hostNetns` as the host when given
  * (it must exist), else creates and finally deletes a namespace `nslab-demo-<pid>`. Namespaces ns0 and ns1 get
- * the prefix `demo-` when those names are taken.
+ * the prefix `demo-` when those names are taken. Aborting `signal` stops it at the next step (an `up` in
+ * progress is rolled back); either way it ends by removing its lab and its namespace, and then rejects with an
+ * InterruptedError.
  */
 export async function runDemo(
   emit: (e: DemoEvent) => void,
-  opts: { hostNetns?: string } = {},
+  opts: { hostNetns?: string; signal?: AbortSignal } = {},
 ): Promise<void> {
+  const signal = opts.signal;
+  const stopIfAborted = () => {
+    if (!signal?.aborted) return;
+    throw new InterruptedError('demo', typeof signal.reason === 'string' ? signal.reason : 'aborted', []);
+  };
+  const step = (e: DemoEvent) => {
+    stopIfAborted();
+    emit(e);
+  };
   const own = opts.hostNetns === undefined;
   const hostNetns = opts.hostNetns ?? `nslab-demo-${process.pid}`;
   const prefix = namedNetnsExists('ns0') || namedNetnsExists('ns1') ? 'demo-' : '';
@@ -58,6 +70,7 @@ export async function runDemo(
   );
   const [ns0, ns1] = [`${prefix}ns0`, `${prefix}ns1`];
   const ping = async (lab: Lab, from: string, to: string) => {
+    stopIfAborted();
     const argv = ['ping', '-c', '1', '-W', '1', to];
     const r = await lab.exec(from, argv);
     const where = `ip netns exec ${lab.node(from).netns ?? hostNetns} `;
@@ -72,7 +85,7 @@ export async function runDemo(
     return r.code;
   };
   const apply = async (lab: Lab) => {
-    const r = await lab.up();
+    const r = await lab.up({ signal });
     emit({ kind: 'commands', commands: r.plan.ops.map((op) => lab.command(op, false)) });
   };
   try {
@@ -89,35 +102,38 @@ export async function runDemo(
         text: `ns0 or ns1 already exists on this machine: the demo uses ${ns0} and ${ns1}.`,
       });
 
-    emit({ kind: 'step', title: '1. Two namespaces, two veth pairs, addresses on both ends' });
+    step({ kind: 'step', title: '1. Two namespaces, two veth pairs, addresses on both ends' });
     await apply(stages[0]);
 
-    emit({ kind: 'step', title: '2. The host reaches both namespaces' });
+    step({ kind: 'step', title: '2. The host reaches both namespaces' });
     await ping(stages[0], 'host', '10.1.10.2');
     await ping(stages[0], 'host', '10.1.20.2');
 
-    emit({ kind: 'step', title: `3. ${ns0} cannot reach ${ns1}` });
+    step({ kind: 'step', title: `3. ${ns0} cannot reach ${ns1}` });
     await ping(stages[0], 'ns0', '10.1.20.2');
     emit({ kind: 'explain', text: formatExplanation(explain(stages[0].topology, 'ns0', '10.1.20.2')) });
 
-    emit({ kind: 'step', title: '4. Routes in each namespace, pointing at the host' });
+    step({ kind: 'step', title: '4. Routes in each namespace, pointing at the host' });
     await apply(stages[1]);
     await ping(stages[1], 'ns0', '10.1.20.2');
     emit({ kind: 'explain', text: formatExplanation(explain(stages[1].topology, 'ns0', '10.1.20.2')) });
 
-    emit({ kind: 'step', title: '5. IP forwarding on the host' });
+    step({ kind: 'step', title: '5. IP forwarding on the host' });
     await apply(stages[2]);
     const code = await ping(stages[2], 'ns0', '10.1.20.2');
     emit({ kind: 'explain', text: formatExplanation(explain(stages[2].topology, 'ns0', '10.1.20.2')) });
     if (code !== 0)
       throw new NslabError('the last ping should have answered: the demo lab is not working on this machine');
 
-    emit({ kind: 'step', title: '6. Clean up' });
+    step({ kind: 'step', title: '6. Clean up' });
+    // The pings left handles open in every stage: an open fd would keep a deleted namespace alive.
+    for (const s of stages) s.close();
     const down = await stages[2].down();
     emit({ kind: 'commands', commands: down.plan.ops.map((op) => stages[2].command(op, false)) });
   } finally {
     try {
-      await stages[2].down();
+      for (const s of stages) s.close();
+      await stages[2].down({ graceMs: 0 });
     } finally {
       for (const s of stages) s.close();
       if (own) NetnsHandle.open(hostNetns).destroy();

@@ -2,8 +2,10 @@
  * The fault verbs of the Lab API behind its thin methods: each takes the lab's lock, checks the lab is up, works
  * on the lab as last applied (its ledger), and returns the operations it ran (printable with `formatOp`).
  */
+
+import { lockLab } from '../apply/lock.js';
 import type { KernelSession } from '../apply/session.js';
-import { labKey, lockLab, readLedger } from '../apply/store.js';
+import { labKey, readLedger } from '../apply/store.js';
 import {
   endArgument,
   healOps,
@@ -62,22 +64,22 @@ function hostNote(hostNetns: string | null): string {
 /** Runs `fn` under the lab's lock on the lab as last applied (its ledger); the lab must be up. */
 async function withLab<T>(
   k: LabKernel,
-  fn: (session: KernelSession, applied: ResolvedLab, ledger: Ledger) => T,
+  fn: (session: KernelSession, applied: ResolvedLab, ledger: Ledger) => T | Promise<T>,
 ): Promise<T> {
-  const release = await lockLab(labKey(k.name, k.hostNetns));
+  const lock = await lockLab(labKey(k.name, k.hostNetns));
   try {
     const ledger = readLedger(k.name, k.hostNetns);
     if (!ledger)
       throw new NslabError(`lab ${k.name} is not up${hostNote(k.hostNetns)}: bring it up first`, 1);
-    return fn(k.kernel(), ledger.applied, ledger);
+    return await fn(k.kernel(), ledger.applied, ledger);
   } finally {
-    release();
+    lock.release();
     k.close();
   }
 }
 
-function run(session: KernelSession, lab: ResolvedLab, ops: Op[]): Op[] {
-  runFaultOps(session, lab.name, ops);
+async function run(session: KernelSession, lab: ResolvedLab, ops: Op[]): Promise<Op[]> {
+  await runFaultOps(session, lab.name, ops);
   return ops;
 }
 
@@ -86,9 +88,9 @@ function run(session: KernelSession, lab: ResolvedLab, ops: Op[]): Op[] {
  * kernel dropped with the link (see linkRestoreOps).
  */
 export function setLinkState(k: LabKernel, end: string, up: boolean): Promise<Op[]> {
-  return withLab(k, (s, lab, ledger) => {
-    const ops = run(s, lab, linkStateOps(lab, end, up));
-    return up ? [...ops, ...run(s, lab, linkRestoreOps(s, ledger, end))] : ops;
+  return withLab(k, async (s, lab, ledger) => {
+    const ops = await run(s, lab, linkStateOps(lab, end, up));
+    return up ? [...ops, ...(await run(s, lab, linkRestoreOps(s, ledger, end)))] : ops;
   });
 }
 

@@ -10,27 +10,20 @@
  * ```
  */
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { ApplyError, type ExecuteOptions, executePlan } from '../apply/execute.js';
 import { observe } from '../apply/observe.js';
 import { KernelSession } from '../apply/session.js';
-import { labKey, listLedgers, lockLab, readLedger, removeLedger, writeLedger } from '../apply/store.js';
+import { readLedger } from '../apply/store.js';
 import { explain, explainAll } from '../explain/explain.js';
 import { predictMatrix } from '../explain/matrix.js';
 import type { ExplainOptions, Explanation, MatrixOptions } from '../explain/types.js';
-import { removeFaults } from '../faults/actions.js';
-import { runFaultOp } from '../faults/execute.js';
 import { observeFaults } from '../faults/observe.js';
 import type { PlayedEvent } from '../faults/timeline.js';
 import type { RouteInfo } from '../netlink/route.js';
 import type { NetnsHandle } from '../netns/handle.js';
-import { assertHostMountNamespace, deleteNamedNetns, namedNetnsExists } from '../netns/named.js';
-import { planDown } from '../plan/down.js';
 import { exportScript } from '../plan/export.js';
-import { describeOp, formatOp } from '../plan/format.js';
-import { ledgerAfter } from '../plan/ledger.js';
-import type { Ledger, ObservedState, Op, Plan } from '../plan/types.js';
+import { formatOp } from '../plan/format.js';
+import type { ObservedState, Op, Plan } from '../plan/types.js';
 import { planUp } from '../plan/up.js';
 import { type PingMatrixOptions, pingMatrix } from '../probe/matrix.js';
 import { judgeExpectations } from '../reach/matrix.js';
@@ -41,7 +34,10 @@ import type { ImpairSpec } from '../topology/faults.js';
 import { isAddress } from '../topology/ip.js';
 import { loadTopology, parseTopology } from '../topology/load.js';
 import type { LabWarning, ResolvedLab, ResolvedNode } from '../topology/types.js';
+import { deploy, type UpOptions, type UpResult } from './deploy.js';
 import * as faults from './faults.js';
+import { findLab, findNodeLab, isFileArgument, type LabSummary, listLabs, recordedHost } from './find.js';
+import { requirePrivilege } from './privilege.js';
 import {
   type CheckOptions,
   type CheckReport,
@@ -51,100 +47,31 @@ import {
   liveAssumptions,
   pingWatchingNeighbours,
 } from './reach.js';
+import {
+  collectGarbage,
+  type DownOptions,
+  type DownResult,
+  type GcOptions,
+  type GcResult,
+  removeLab,
+} from './remove.js';
+import { type LabStatus, labStatus } from './view.js';
 import * as waits from './waits.js';
+
+export type { UpOptions, UpResult } from './deploy.js';
+export type { LabSummary } from './find.js';
+export { privileged, requirePrivilege } from './privilege.js';
+export type { DownOptions, DownResult, GcOptions, GcResult } from './remove.js';
+export type { InterfaceStatus, LabStatus, NodeStatus, ProcessStatus } from './view.js';
 
 export interface LabOptions {
   /**
    * An existing namespace that plays the host instead of the real default namespace (`--host-netns`). nslab
-   * never deletes it. Tests and benchmarks always set it.
+   * never deletes it. Tests and benchmarks always set it. Null: the real default namespace. Left out: the real
+   * default namespace for a lab loaded from a file; for a lab found by name (`attach`, `forNode`, `locate`),
+   * whichever host namespace it is up with.
    */
   hostNetns?: string | null;
-}
-
-export interface UpOptions {
-  /** Plan only: print what would change, change nothing. */
-  dryRun?: boolean;
-  onProgress?: ExecuteOptions['onProgress'];
-  onExecOutput?: ExecuteOptions['onExecOutput'];
-}
-
-export interface UpResult {
-  lab: string;
-  plan: Plan;
-  /** False when the kernel already matched the file: nothing was done. */
-  changed: boolean;
-  dryRun: boolean;
-  durationMs: number;
-}
-
-export interface DownResult {
-  lab: string;
-  plan: Plan;
-  /** False when the lab was not up. */
-  changed: boolean;
-  durationMs: number;
-}
-
-export interface InterfaceStatus {
-  name: string;
-  kind?: string;
-  up: boolean;
-  mtu: number;
-  mac?: string;
-  addresses: string[];
-  /** Whether the file declares it. */
-  declared: boolean;
-}
-
-export interface NodeStatus {
-  name: string;
-  kind: ResolvedNode['kind'];
-  netns: string | null;
-  present: boolean;
-  interfaces: InterfaceStatus[];
-  routes: string[];
-  sysctls: Record<string, string>;
-}
-
-export interface LabStatus {
-  lab: string;
-  hostNetns: string | null;
-  /** Recorded as up (a ledger exists). */
-  deployed: boolean;
-  nodes: NodeStatus[];
-  /** What `up` would change to make the kernel match the file: one sentence per operation. */
-  drift: string[];
-  /** Impairments (declared and live) and partitions in effect. */
-  faults: faults.FaultStatus;
-}
-
-/** True when this process may change network namespaces (CAP_SYS_ADMIN and CAP_NET_ADMIN). */
-export function privileged(): boolean {
-  try {
-    requirePrivilege();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Throws, with the privilege needed, when this process cannot change network namespaces. */
-export function requirePrivilege(): void {
-  let capEff = 0n;
-  try {
-    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    capEff = m ? BigInt(`0x${m[1]}`) : 0n;
-  } catch {
-    capEff = process.getuid?.() === 0 ? -1n : 0n;
-  }
-  const CAP_NET_ADMIN = 1n << 12n;
-  const CAP_SYS_ADMIN = 1n << 21n;
-  if ((capEff & CAP_NET_ADMIN) === 0n || (capEff & CAP_SYS_ADMIN) === 0n) {
-    throw new NslabError(
-      'nslab needs root to create network namespaces and interfaces (CAP_SYS_ADMIN and CAP_NET_ADMIN): run it with sudo.',
-      1,
-    );
-  }
 }
 
 export class Lab {
@@ -168,11 +95,14 @@ export class Lab {
     return new Lab(parseTopology(text, opts.file), opts);
   }
 
-  /** The lab recorded as up under `name` (by an earlier `up`), as it was applied. */
+  /**
+   * The lab recorded as up under `name` (by an earlier `up`), as it was applied; whichever host namespace it was
+   * built against unless `opts.hostNetns` says. Throws a sentence when none is up, when several labs share the
+   * name (choose with `hostNetns`), or when its ledger is damaged.
+   */
   static attach(name: string, opts: LabOptions = {}): Lab {
-    const ledger = readLedger(name, opts.hostNetns ?? null);
-    if (!ledger) throw new NslabError(`no lab named ${name} is up${hostNote(opts.hostNetns ?? null)}`, 1);
-    return new Lab(ledger.applied, opts);
+    const r = findLab(name, opts.hostNetns);
+    return new Lab(r.ledger!.applied, { hostNetns: r.hostNetns });
   }
 
   /**
@@ -184,9 +114,21 @@ export class Lab {
     return Lab.attach(fileOrName, opts);
   }
 
+  /**
+   * Like `open`, for a lab that may be up: a file's lab gets the host namespace its lab is up with (when
+   * `opts.hostNetns` is left out and it is up with exactly one), so that `status` and `down` of a file find it.
+   */
+  static async locate(fileOrName: string, opts: LabOptions = {}): Promise<Lab> {
+    if (!Lab.isFileArgument(fileOrName)) return Lab.attach(fileOrName, opts);
+    const lab = await Lab.load(fileOrName, opts);
+    if (opts.hostNetns !== undefined) return lab;
+    const host = recordedHost(lab.name, undefined);
+    return host === lab.hostNetns ? lab : new Lab(lab.topology, { hostNetns: host });
+  }
+
   /** True when `arg` names a topology file rather than a lab (an existing path, or a .yml/.yaml name). */
   static isFileArgument(arg: string): boolean {
-    return /\.ya?ml$/.test(arg) || existsSync(arg);
+    return isFileArgument(arg);
   }
 
   /**
@@ -194,48 +136,36 @@ export class Lab {
    * it. Throws a sentence when none or several do.
    */
   static async forNode(node: string, opts: LabOptions & { lab?: string } = {}): Promise<Lab> {
-    if (opts.lab) return Lab.open(opts.lab, opts);
-    const hostNetns = opts.hostNetns ?? null;
-    const labs = listLedgers().filter(
-      (l) => l.hostNetns === hostNetns && l.applied.nodes.some((n) => n.name === node),
-    );
-    if (labs.length === 0)
-      throw new NslabError(`no lab that is up has a node called ${node}${hostNote(hostNetns)}`, 1);
-    if (labs.length > 1) {
-      throw new NslabError(
-        `several labs have a node called ${node} (${labs.map((l) => l.lab).join(', ')}): choose one with --lab NAME`,
-        2,
-      );
-    }
-    return new Lab(labs[0].applied, opts);
+    if (opts.lab && Lab.isFileArgument(opts.lab)) return Lab.locate(opts.lab, opts);
+    const r = findNodeLab(node, opts);
+    return new Lab(r.ledger!.applied, { hostNetns: r.hostNetns });
   }
 
-  /** Labs recorded as up on this machine. */
-  static list(): {
-    name: string;
-    hostNetns: string | null;
-    /** The namespace that played the host is gone (and the lab with it, most likely). */
-    hostMissing: boolean;
-    file?: string;
-    nodes: number;
-    updatedAt: string;
-  }[] {
-    return listLedgers().map((l) => ({
-      name: l.lab,
-      hostNetns: l.hostNetns,
-      hostMissing: l.hostNetns !== null && !namedNetnsExists(l.hostNetns),
-      file: l.file,
-      nodes: l.applied.nodes.length,
-      updatedAt: l.updatedAt,
-    }));
+  /** Labs recorded as up on this machine (a damaged ledger is listed with `damaged` set). */
+  static list(): LabSummary[] {
+    return listLabs();
+  }
+
+  /**
+   * Takes down the lab recorded under `name` without loading it: what `down` does, and with `force` the
+   * recovery from the kernel alone that a damaged ledger needs (`nslab down --force NAME`).
+   */
+  static async remove(name: string, opts: LabOptions & DownOptions = {}): Promise<DownResult> {
+    requirePrivilege();
+    return removeLab(name, opts.hostNetns ?? null, opts);
+  }
+
+  /**
+   * Every object on the machine carrying an nslab mark that no lab's ledger owns (`nslab gc`), removed with
+   * `yes`. Labs whose lock is held (an `up` in progress) or whose ledger is damaged are skipped.
+   */
+  static async gc(opts: GcOptions = {}): Promise<GcResult> {
+    requirePrivilege();
+    return collectGarbage(opts);
   }
 
   get name(): string {
     return this.topology.name;
-  }
-
-  private get key(): string {
-    return labKey(this.name, this.hostNetns);
   }
 
   private kernel(): KernelSession {
@@ -277,153 +207,34 @@ export class Lab {
   /**
    * Makes the kernel match the file: creates what is missing, changes what differs, removes what an earlier
    * `up` made and the file no longer has. Running it twice changes nothing the second time. On failure, what
-   * this run changed is rolled back and an ApplyError names the operation and the kernel's answer.
+   * this run changed is rolled back and an ApplyError names the operation and the kernel's answer; aborted
+   * (`opts.signal`), it is rolled back too and rejects with an InterruptedError. A namespace under one of the
+   * lab's names that the lab did not make is never taken over: a PlanError names it.
    */
   async up(opts: UpOptions = {}): Promise<UpResult> {
-    const t0 = performance.now();
-    const session = this.kernel();
-    if (!opts.dryRun) assertHostMountNamespace();
-    const release = opts.dryRun ? () => {} : await lockLab(this.key);
     try {
-      const previous = readLedger(this.name, this.hostNetns);
-      const observed = observe(session, this.topology, previous, { repair: !opts.dryRun });
-      observeFaults(session, this.topology, observed, previous?.applied);
-      const plan = planUp(this.topology, observed, { hostNetns: this.hostNetns, ledger: previous });
-      if (!opts.dryRun && plan.ops.length > 0) {
-        const now = new Date().toISOString();
-        // Written before the first change, so that a run killed half way leaves enough for `down` or `up`.
-        writeLedger(
-          intentLedger(
-            previous,
-            ledgerAfter(previous, this.topology, plan, { hostNetns: this.hostNetns, now }),
-          ),
-        );
-        try {
-          executePlan(plan, session, {
-            observed,
-            onProgress: opts.onProgress,
-            onExecOutput: opts.onExecOutput,
-            ipv6: hasIpv6(this.topology),
-            runOther: runFaultOp,
-          });
-        } catch (e) {
-          // Rolled back completely: the kernel is as before. Otherwise keep the intent ledger, which covers
-          // whatever the rollback left, so that `down` (or the next `up`) can still deal with it.
-          if (e instanceof ApplyError && e.rollbackFailures.length === 0) {
-            if (previous) writeLedger(previous);
-            else removeLedger(this.name, this.hostNetns);
-          }
-          throw e;
-        }
-        writeLedger(ledgerAfter(previous, this.topology, plan, { hostNetns: this.hostNetns, now }));
-      }
-      return {
-        lab: this.name,
-        plan,
-        changed: plan.ops.length > 0,
-        dryRun: !!opts.dryRun,
-        durationMs: performance.now() - t0,
-      };
+      return await deploy(this.topology, this.hostNetns, this.kernel(), opts);
     } finally {
-      release();
       this.closeHandles();
     }
   }
 
   /**
-   * Removes exactly what nslab made for this lab (per its ledger) and restores every sysctl it changed, host's
-   * included. Does nothing when the lab is not up.
+   * Removes what the lab owns and restores the host sysctls it changed: first every process running inside its
+   * namespaces (SIGTERM, `graceMs`, SIGKILL; reported in `stopped`), then its namespaces, then its host-side
+   * objects; returns once the kernel shows none of its devices. Proven from the kernel: a namespace with the
+   * lab's name and another identity, or a device without the lab's mark, is left alone (said in `notes`). Does
+   * nothing when the lab is not up.
    */
-  async down(opts: { onProgress?: ExecuteOptions['onProgress'] } = {}): Promise<DownResult> {
-    const t0 = performance.now();
-    requirePrivilege();
-    assertHostMountNamespace();
-    const release = await lockLab(this.key);
-    try {
-      const ledger = readLedger(this.name, this.hostNetns);
-      if (!ledger)
-        return { lab: this.name, plan: { lab: this.name, ops: [] }, changed: false, durationMs: 0 };
-      let plan: Plan;
-      if (this.hostNetns !== null && !namedNetnsExists(this.hostNetns)) {
-        // The host namespace was deleted by hand, and the host side with it: what is left is the lab's own
-        // namespaces, deleted by their exact names from the ledger (`ip netns del`).
-        const nodeOf = new Map(ledger.applied.nodes.map((n) => [n.netns, n.name]));
-        const left = ledger.namespaces.filter((ns) => namedNetnsExists(ns));
-        plan = {
-          lab: this.name,
-          ops: left.map((ns) => ({ op: 'netns-del', node: nodeOf.get(ns) ?? ns, ns })),
-        };
-        for (const ns of left) deleteNamedNetns(ns);
-      } else {
-        const session = this.kernel();
-        const observed = observe(session, undefined, ledger, { repair: true });
-        plan = planDown(ledger, observed);
-        executePlan(plan, session, { observed, onProgress: opts.onProgress });
-        plan.ops.push(...removeFaults(session, ledger.applied));
-      }
-      removeLedger(this.name, this.hostNetns);
-      return { lab: this.name, plan, changed: true, durationMs: performance.now() - t0 };
-    } finally {
-      release();
-      this.closeHandles();
-    }
+  async down(opts: DownOptions = {}): Promise<DownResult> {
+    this.closeHandles();
+    return Lab.remove(this.name, { ...opts, hostNetns: this.hostNetns });
   }
 
-  /** Live state read back from the kernel, and the drift from the file. */
+  /** Live state read back from the kernel (with the processes running in each node), and the drift from the file. */
   status(): LabStatus {
-    const session = this.kernel();
     try {
-      const ledger = readLedger(this.name, this.hostNetns);
-      const observed = observe(session, this.topology, ledger);
-      observeFaults(session, this.topology, observed, ledger?.applied);
-      const drift = planUp(this.topology, observed, { hostNetns: this.hostNetns, ledger }).ops.map(
-        describeOp,
-      );
-      const nodes = this.topology.nodes.map((n): NodeStatus => {
-        const o = observed.nodes[n.name];
-        const declared = new Set(n.interfaces.map((i) => i.name));
-        if (n.kind === 'bridge') declared.add('br0');
-        const isLab = (name: string) => n.kind !== 'host' || declared.has(name);
-        return {
-          name: n.name,
-          kind: n.kind,
-          netns: n.netns,
-          present: o !== undefined,
-          interfaces: (o?.links ?? [])
-            .filter((l) => l.name !== 'lo' && isLab(l.name))
-            .map((l) => ({
-              name: l.name,
-              kind: l.kind,
-              up: l.up,
-              mtu: l.mtu,
-              mac: l.mac,
-              addresses: o!.addrs.filter((a) => a.dev === l.name).map((a) => a.cidr),
-              declared: declared.has(l.name),
-            })),
-          routes: (o?.routes ?? [])
-            .filter(
-              (r) => r.protocol !== 'kernel' && (n.kind !== 'host' || n.routes.some((x) => x.dst === r.dst)),
-            )
-            .map((r) =>
-              [
-                r.dst === '0.0.0.0/0' || r.dst === '::/0' ? 'default' : r.dst,
-                r.via && `via ${r.via}`,
-                r.dev && `dev ${r.dev}`,
-              ]
-                .filter(Boolean)
-                .join(' '),
-            ),
-          sysctls: o?.sysctls ?? {},
-        };
-      });
-      return {
-        lab: this.name,
-        hostNetns: this.hostNetns,
-        deployed: ledger !== undefined,
-        nodes,
-        drift,
-        faults: faults.faultStatus(this.topology, observed),
-      };
+      return labStatus(this.topology, this.hostNetns, this.kernel());
     } finally {
       this.closeHandles();
     }
@@ -687,39 +498,4 @@ export class Lab {
   close(): void {
     this.closeHandles();
   }
-}
-
-/** True when some interface or bridge of the lab has an IPv6 address. */
-function hasIpv6(lab: ResolvedLab): boolean {
-  return lab.nodes.some(
-    (n) => (n.bridgeIpv6?.length ?? 0) > 0 || n.interfaces.some((i) => i.ipv6.length > 0),
-  );
-}
-
-function hostNote(hostNetns: string | null): string {
-  return hostNetns ? ` with host namespace ${hostNetns}` : '';
-}
-
-/**
- * The ledger to hold while a plan runs: what the lab will own afterwards plus what it owned before, so that a
- * run killed at any point leaves everything it may have made recorded.
- */
-function intentLedger(previous: Ledger | undefined, next: Ledger): Ledger {
-  if (!previous) return next;
-  const union = <T>(a: T[], b: T[], key: (x: T) => string) => {
-    const seen = new Set(a.map(key));
-    return [...a, ...b.filter((x) => !seen.has(key(x)))];
-  };
-  return {
-    ...next,
-    namespaces: union(next.namespaces, previous.namespaces, (x) => x),
-    hostLinks: union(next.hostLinks, previous.hostLinks, (x) => x),
-    hostAddrs: union(next.hostAddrs, previous.hostAddrs, (x) => `${x.dev} ${x.cidr}`),
-    hostRoutes: union(
-      next.hostRoutes,
-      previous.hostRoutes,
-      (x) => `${x.dst} ${x.table ?? ''} ${x.metric ?? ''}`,
-    ),
-    sysctls: union(previous.sysctls, next.sysctls, (x) => `${x.node} ${x.key}`),
-  };
 }

@@ -19,7 +19,7 @@ import * as route from '../netlink/route.js';
 import { type NetlinkError, NetlinkSocket } from '../netlink/socket.js';
 import { NslabError } from '../sys/errors.js';
 import * as sys from '../sys/libc.js';
-import { addNamedNetns, deleteNamedNetns, openNamedNetns } from './named.js';
+import { addNamedNetns, deleteNamedNetns, type NetnsId, openNamedNetns } from './named.js';
 import { homeNetnsFd, inNetns } from './thread.js';
 
 /**
@@ -37,24 +37,45 @@ export function sysctlPath(key: string): string {
 /**
  * Creates the named namespace NAME (`ip netns add NAME`) on the calling thread and returns an fd on it and a
  * netlink socket opened inside it. `sysctls` are written inside it while the thread is there (each costs an
- * open under /proc/sys, which gets slower as namespaces multiply: pass only what is needed).
+ * open under /proc/sys, which gets slower as namespaces multiply: pass only what is needed). With `lo`, the
+ * loopback is set up (`ip link set dev lo [alias TEXT] up`) before the namespace gets its name; `record` is given
+ * its identity at that point too (see addNamedNetns).
  */
 export function createNamedNetnsFds(
   name: string,
   sysctls: Record<string, string> = {},
+  opts: CreateOptions = {},
 ): { fd: number; sockFd: number } {
-  const made = addNamedNetns(name, () => {
-    for (const [k, v] of Object.entries(sysctls)) writeFileSync(sysctlPath(k), v);
-    const fd = sys.open('/proc/thread-self/ns/net', sys.O_RDONLY);
-    try {
-      return { fd, sockFd: NetlinkSocket.open().fd };
-    } catch (e) {
-      sys.close(fd);
-      throw e;
-    }
-  });
+  const made = addNamedNetns(
+    name,
+    () => {
+      for (const [k, v] of Object.entries(sysctls)) writeFileSync(sysctlPath(k), v);
+      const fd = sys.open('/proc/thread-self/ns/net', sys.O_RDONLY);
+      try {
+        const sock = NetlinkSocket.open();
+        try {
+          if (opts.lo) sock.run(link.linkSet({ index: 1, name: 'lo' }, { up: true, alias: opts.lo.alias }));
+        } catch (e) {
+          sock.close();
+          throw e;
+        }
+        return { fd, sockFd: sock.fd };
+      } catch (e) {
+        sys.close(fd);
+        throw e;
+      }
+    },
+    opts.record,
+  );
   if (!made) throw new NslabError(`namespace ${name} was not created`);
   return made;
+}
+
+export interface CreateOptions {
+  /** Set the loopback up, with this alias when given, before the namespace is named. */
+  lo?: { alias?: string };
+  /** Called with the namespace's identity just before it is named (bind-mounted). */
+  record?: (id: NetnsId) => void;
 }
 
 export class NetnsHandle {
@@ -102,8 +123,8 @@ export class NetnsHandle {
    * Creates the named namespace NAME (`ip netns add NAME`) and returns a handle on it, with `sysctls` already
    * written inside (`ip netns exec NAME sysctl -w ...`).
    */
-  static create(name: string, opts: { sysctls?: Record<string, string> } = {}): NetnsHandle {
-    const made = createNamedNetnsFds(name, opts.sysctls);
+  static create(name: string, opts: { sysctls?: Record<string, string> } & CreateOptions = {}): NetnsHandle {
+    const made = createNamedNetnsFds(name, opts.sysctls, opts);
     return NetnsHandle.adopt(name, made.fd, made.sockFd);
   }
 

@@ -3,7 +3,7 @@
  * /proc/thread-self/ns/net on /run/netns/NAME, and /run/netns is a shared mount point, so that `ip netns list`,
  * `ip netns exec NAME` and `ip -n NAME` see and use what nslab makes, and the other way round.
  */
-import { existsSync, mkdirSync, readdirSync, readlinkSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
 import { NslabError } from '../sys/errors.js';
 import * as sys from '../sys/libc.js';
 import { inNewNetns } from './thread.js';
@@ -29,6 +29,63 @@ export function netnsPath(name: string): string {
     throw new NetnsError(name, `'${name}' is not a usable namespace name`, 'EINVAL');
   }
   return `${NETNS_RUN_DIR}/${name}`;
+}
+
+/**
+ * Identity of a network namespace: the device and inode of its nsfs file, as `stat -L /proc/PID/ns/net` or
+ * `stat /run/netns/NAME` gives them. Two paths name the same namespace exactly when their identities are equal;
+ * a namespace deleted and made again under the same name gets another inode.
+ */
+export interface NetnsId {
+  dev: number;
+  ino: number;
+}
+
+export function sameNetnsId(a: NetnsId | undefined, b: NetnsId | undefined): boolean {
+  return a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
+}
+
+/** Device of nsfs, the filesystem of every namespace file (the same for all of them). */
+let nsfsDev: number | undefined;
+function nsfs(): number {
+  nsfsDev ??= statSync('/proc/self/ns/net').dev;
+  return nsfsDev;
+}
+
+/** Identity of the namespace of the calling thread (`stat -L /proc/thread-self/ns/net`). */
+export function threadNetnsId(): NetnsId {
+  const st = statSync('/proc/thread-self/ns/net');
+  return { dev: st.dev, ino: st.ino };
+}
+
+/**
+ * What is at /run/netns/NAME: a namespace (with its identity), a plain `file` (the placeholder `ip netns add`
+ * creates before its bind mount: a run killed in between leaves it), or nothing. Never follows a symlink.
+ */
+export function namedNetnsId(name: string): { id: NetnsId } | 'file' | undefined {
+  let st: ReturnType<typeof lstatSync>;
+  try {
+    st = lstatSync(netnsPath(name));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw asNetnsError(name, 'stat namespace', e);
+  }
+  if (!st || st.dev !== nsfs()) return 'file';
+  return { id: { dev: st.dev, ino: st.ino } };
+}
+
+/**
+ * Inode of the network namespace of process `pid` (`readlink /proc/PID/ns/net` reads `net:[INODE]`), or undefined
+ * when it has exited or is a zombie (an exited process holds no namespace). Every namespace lives on nsfs, so the
+ * inode alone tells namespaces apart.
+ */
+export function processNetnsIno(pid: number | string): number | undefined {
+  try {
+    const link = readlinkSync(`/proc/${pid}/ns/net`);
+    return Number(link.slice(5, -1));
+  } catch {
+    return undefined;
+  }
 }
 
 let runDirReady = false;
@@ -75,10 +132,16 @@ export function assertHostMountNamespace(): void {
 
 /**
  * Creates the named namespace NAME: `ip netns add NAME`. `inside`, if given, runs synchronously inside the new
- * namespace before the main thread returns home (to open a netlink socket there, for instance); its result is
- * returned.
+ * namespace (to open a netlink socket there, set lo up, write sysctls) before it gets its name; its result is
+ * returned. `record` is then given the namespace's identity, still before the bind mount: whatever a caller
+ * records, a namespace never carries the name without its maker having recorded it (a process killed before
+ * the mount takes its unnamed namespace with it).
  */
-export function addNamedNetns<T>(name: string, inside?: () => T): T | undefined {
+export function addNamedNetns<T>(
+  name: string,
+  inside?: () => T,
+  record?: (id: NetnsId) => void,
+): T | undefined {
   const path = netnsPath(name);
   prepareRunDir();
   try {
@@ -91,8 +154,10 @@ export function addNamedNetns<T>(name: string, inside?: () => T): T | undefined 
   }
   try {
     return inNewNetns(() => {
+      const out = inside?.();
+      record?.(threadNetnsId());
       sys.mount('/proc/thread-self/ns/net', path, 'none', sys.MS_BIND);
-      return inside?.();
+      return out;
     });
   } catch (e) {
     try {
@@ -108,10 +173,14 @@ export function addNamedNetns<T>(name: string, inside?: () => T): T | undefined 
 /**
  * Deletes the named namespace NAME: `ip netns del NAME` (lazy unmount, then unlink). The kernel destroys the
  * namespace, and with it every device inside (veth peers included), once nothing else holds it: close handles
- * on it first.
+ * on it first. With `expect`, the name is left alone (and false returned) unless it is still that namespace.
  */
-export function deleteNamedNetns(name: string): void {
+export function deleteNamedNetns(name: string, expect?: NetnsId): boolean {
   const path = netnsPath(name);
+  if (expect) {
+    const now = namedNetnsId(name);
+    if (typeof now !== 'object' || !sameNetnsId(now.id, expect)) return false;
+  }
   try {
     sys.umount2(path, sys.MNT_DETACH);
   } catch (e) {
@@ -125,6 +194,7 @@ export function deleteNamedNetns(name: string): void {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw asNetnsError(name, 'delete namespace', e);
   }
+  return true;
 }
 
 /** Names of the named namespaces: `ip netns list`. */

@@ -1,7 +1,19 @@
 import { canonicalCidr } from '../topology/ip.js';
 import type { ResolvedLab } from '../topology/types.js';
 import { hostNodeOf, sameRouteKey } from './common.js';
-import type { Ledger, Plan } from './types.js';
+import type { ExecDone, Ledger, OwnedNamespace, Plan } from './types.js';
+
+export interface LedgerOptions {
+  hostNetns: string | null;
+  now: string;
+  /** Identities of the namespaces this run made (from the journal); kept with those `previous` recorded. */
+  made?: OwnedNamespace[];
+  /**
+   * The `exec:` entries of the plan that ran to their end. Left out: all of them (the plan was applied in full);
+   * `[]` for the ledger written before the run starts.
+   */
+  ran?: ExecDone[];
+}
 
 /**
  * The ledger to record once every op of `plan` (made by `planUp` for `lab`) has been applied: what nslab owns now.
@@ -12,11 +24,15 @@ export function ledgerAfter(
   previous: Ledger | undefined,
   lab: ResolvedLab,
   plan: Plan,
-  opts: { hostNetns: string | null; now: string },
+  opts: LedgerOptions,
 ): Ledger {
   const added = plan.ops.flatMap((o) => (o.op === 'netns-add' && o.ns ? [o.ns] : []));
   const deleted = new Set(plan.ops.flatMap((o) => (o.op === 'netns-del' && o.ns ? [o.ns] : [])));
   const namespaces = [...new Set([...(previous?.namespaces ?? []).filter((n) => !deleted.has(n)), ...added])];
+  const kept = new Set(namespaces);
+  const byName = new Map<string, OwnedNamespace>();
+  for (const id of [...(previous?.identities ?? []), ...(opts.made ?? [])]) byName.set(id.name, id);
+  const identities = [...byName.values()].filter((id) => kept.has(id.name));
 
   const host = hostNodeOf(lab);
   const createdOnHost = new Set(
@@ -49,16 +65,54 @@ export function ledgerAfter(
   }
 
   return {
+    version: 2,
     lab: lab.name,
     hostNetns: opts.hostNetns,
     ...((lab.file ?? previous?.file) ? { file: lab.file ?? previous?.file } : {}),
     applied: lab,
     namespaces,
+    identities,
     hostLinks: hostIfaces.map((i) => i.name),
     hostAddrs,
     hostRoutes,
     sysctls,
+    execDone: execDone(previous, lab, plan, identities, opts.ran),
     createdAt: previous?.createdAt ?? opts.now,
     updatedAt: opts.now,
   };
+}
+
+/**
+ * The `exec:` entries done once the plan ran: those done before that are still the node's entry at that index in
+ * the same namespace, and those this run finished.
+ */
+function execDone(
+  previous: Ledger | undefined,
+  lab: ResolvedLab,
+  plan: Plan,
+  identities: OwnedNamespace[],
+  ran: ExecDone[] | undefined,
+): ExecDone[] {
+  const inoOf = new Map(identities.map((id) => [id.name, id.ino]));
+  const nodes = new Map(lab.nodes.map((n) => [n.name, n]));
+  const recreated = new Set(plan.ops.flatMap((o) => (o.op === 'netns-add' ? [o.node] : [])));
+  const finished =
+    ran ??
+    plan.ops.flatMap((o): ExecDone[] => {
+      if (o.op !== 'exec' || o.index === undefined) return [];
+      const ino = o.ns === null ? undefined : inoOf.get(o.ns);
+      return [{ node: o.node, index: o.index, command: o.command, ...(ino !== undefined ? { ino } : {}) }];
+    });
+  const out = new Map<string, ExecDone>();
+  const keep = (e: ExecDone, fresh: boolean) => {
+    const node = nodes.get(e.node);
+    if (!node || node.exec[e.index] !== e.command) return;
+    if (!fresh && recreated.has(e.node)) return;
+    const ino = node.netns === null ? undefined : inoOf.get(node.netns);
+    if (e.ino !== undefined && ino !== undefined && e.ino !== ino) return;
+    out.set(`${e.node}\u0000${e.index}`, e);
+  };
+  for (const e of previous?.execDone ?? []) keep(e, false);
+  for (const e of finished) keep(e, true);
+  return [...out.values()];
 }

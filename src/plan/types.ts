@@ -16,6 +16,12 @@ export interface ObservedLink {
   alias?: string;
   /** Name of the master device (bridge) when enslaved. */
   master?: string;
+  /**
+   * Set on a host device that the kernel shows to be the other end of a veth inside one of the lab's own
+   * namespaces (a run killed between creating the pair and marking it leaves such an end unmarked): it is the
+   * lab's although it carries no mark.
+   */
+  peerInLab?: boolean;
 }
 
 export interface ObservedAddr {
@@ -63,25 +69,51 @@ export type Qdisc = ({ kind: 'tbf' } & TbfOptions) | ({ kind: 'netem' } & NetemO
 export interface ObservedState {
   /** Names of the named network namespaces that exist now (`ip netns list`). */
   namespaces: string[];
+  /**
+   * Those of them that are the lab's: the identity nslab recorded when it made them matches, and their loopback
+   * carries the lab's mark. A namespace under a lab name that is not listed here is someone else's.
+   */
+  owned?: string[];
   /** Per node name (`host` included when the lab uses it): the state inside that node's namespace, when it exists. */
   nodes: Record<string, ObservedNamespace>;
   /** Whether this kernel has netem (sch_netem), when it was tried; unknown when absent. */
   netem?: boolean;
 }
 
+/** A namespace nslab made, with the identity it had when made (see NetnsId in netns/named.ts). */
+export interface OwnedNamespace {
+  name: string;
+  dev: number;
+  ino: number;
+}
+
+/** An `exec:` entry that ran to its end in the namespace with inode `ino` (a namespace made again runs it again). */
+export interface ExecDone {
+  node: string;
+  index: number;
+  command: string;
+  /** Absent in ledgers made without a kernel (plan tests). */
+  ino?: number;
+}
+
 /**
- * What nslab owns, recorded in /run/nslab/<lab>.json after each successful `up`, so that `down` removes exactly
- * that and restores what it changed.
+ * What nslab owns, recorded in /run/nslab/<lab>.json (and, during a run, in the journal next to it), so that
+ * `down` removes exactly that and restores what it changed. Names are intents; ownership is proven from the
+ * kernel: a namespace by the identity recorded in `identities`, a host device by the lab's mark.
  */
 export interface Ledger {
+  /** Format of the ledger: 2 since namespaces are owned by identity. */
+  version: 2;
   lab: string;
   /** Namespace that played the host (`--host-netns`), or null for the real default namespace. */
   hostNetns: string | null;
   file?: string;
   /** The lab as last applied. */
   applied: ResolvedLab;
-  /** Namespaces nslab created (namespace names). */
+  /** Namespaces nslab created or is about to create (namespace names). */
   namespaces: string[];
+  /** Of those, the ones it made, with their identity. */
+  identities: OwnedNamespace[];
   /** Interfaces nslab created in the host namespace (the host ends of veth pairs), by name. */
   hostLinks: string[];
   /** Addresses and routes nslab added in the host namespace (those inside lab namespaces go with the namespace). */
@@ -89,6 +121,8 @@ export interface Ledger {
   hostRoutes: ResolvedRoute[];
   /** Sysctls nslab changed, with the value they had before it first changed them. Host ones are restored by `down`. */
   sysctls: { node: string; key: string; previous: string }[];
+  /** `exec:` entries that have run to their end. */
+  execDone: ExecDone[];
   createdAt: string;
   updatedAt: string;
 }
@@ -139,8 +173,11 @@ export type Op =
   | ({ op: 'route-del'; route: ResolvedRoute } & OpTarget)
   /** `sysctl -w KEY=VALUE` inside the namespace; `previous` is the value read before, for rollback and `down`. */
   | ({ op: 'sysctl-set'; key: string; value: string; previous?: string } & OpTarget)
-  /** A node's `exec:` command, run with `sh -c` inside its namespace after everything else. */
-  | ({ op: 'exec'; command: string } & OpTarget)
+  /**
+   * A node's `exec:` command (entry `index` of its list), run with `sh -c` inside its namespace after everything
+   * else; it fails when still running after `timeout` seconds (default 60).
+   */
+  | ({ op: 'exec'; command: string; index?: number; timeout?: number } & OpTarget)
   | FaultOp;
 
 /** Operations of impairments and partitions (planned in plan/faults.ts, run by src/faults). */

@@ -58,13 +58,13 @@ function where(t: OpTarget): string {
  * Plans the operations that make the kernel match `desired`, given what is there now (`observed`). Pure: reads
  * nothing, changes nothing. Applying the ops in order yields a state for which `planUp` returns no op.
  *
- * Order: namespaces (`ip netns add`, `lo up`), bridges, veth pairs, `ip link set`, sysctls, `ip addr del`,
- * `ip addr add`, `ip route del`, `ip route add|replace`, `ip link del` of links gone from the file, `ip netns del`
- * of nodes gone from the file, impairments (`tc qdisc`, nftables loss rules), then the `exec:` commands of nodes
- * whose namespace this plan creates.
- * Host operations have `ns: null`. Devices carry the ownership alias; devices without it (and not in the ledger),
- * their addresses, and routes the lab did not add are never deleted. A desired interface name already taken by
- * such a device throws a {@link PlanError}.
+ * Order: namespaces (`ip netns add`, lo marked and up), bridges, veth pairs, `ip link set`, sysctls,
+ * `ip addr del`, `ip addr add`, `ip route del`, `ip route add|replace`, `ip link del` of links gone from the file,
+ * `ip netns del` of nodes gone from the file, impairments (`tc qdisc`, nftables loss rules), then the `exec:`
+ * commands of nodes whose namespace this plan creates, and those an earlier run did not finish. Host operations
+ * have `ns: null`. Devices carry the ownership alias; devices without it, their addresses, and routes the lab did
+ * not add are never deleted. A desired interface name already taken by such a device, or a namespace name taken by
+ * a namespace the lab did not make, throws a {@link PlanError}.
  */
 export function planUp(desired: ResolvedLab, observed: ObservedState, opts: PlanUpOptions): Plan {
   return { lab: desired.name, ops: new UpPlanner(desired, observed, opts).plan() };
@@ -133,8 +133,12 @@ class UpPlanner {
       desiredNs.add(node.netns);
     }
     this.existingNs = new Set(observed.namespaces);
-    this.ownedNs = new Set(ledger?.namespaces ?? []);
-    this.deletedNs = (ledger?.namespaces ?? []).filter((ns) => !desiredNs.has(ns) && this.existingNs.has(ns));
+    // The apply layer proves ownership from the kernel (observed.owned); plans made without a kernel (tests) take
+    // the ledger's word.
+    this.ownedNs = new Set(observed.owned ?? ledger?.namespaces ?? []);
+    this.deletedNs = (ledger?.namespaces ?? []).filter(
+      (ns) => !desiredNs.has(ns) && this.existingNs.has(ns) && this.ownedNs.has(ns),
+    );
   }
 
   plan(): Op[] {
@@ -154,11 +158,34 @@ class UpPlanner {
       namespace: (node) => this.created.has(node),
       device: (node, dev) => this.fresh.has(endpointKey(node, dev)),
     });
-    for (const node of this.desired.nodes) {
-      if (!this.created.has(node.name)) continue;
-      for (const command of node.exec) this.out.exec.push({ op: 'exec', ...targetOf(node), command });
-    }
+    this.execs();
     return Object.values(this.out).flat();
+  }
+
+  /**
+   * `exec:` entries of the lab's namespaces: all of them in a namespace this plan creates, else those the ledger
+   * does not record as run to their end (a run killed or failed before they finished).
+   */
+  private execs(): void {
+    const done = new Set(
+      (this.ledger?.execDone ?? []).map((e) => `${e.node}\u0000${e.index}\u0000${e.command}`),
+    );
+    for (const node of this.desired.nodes) {
+      if (node.kind === 'host' || !node.netns) continue;
+      const fresh = this.created.has(node.name);
+      if (!fresh && !this.ownedNs.has(node.netns)) continue;
+      node.exec.forEach((command, index) => {
+        if (!fresh && done.has(`${node.name}\u0000${index}\u0000${command}`)) return;
+        const timeout = node.execTimeouts?.[index];
+        this.out.exec.push({
+          op: 'exec',
+          ...targetOf(node),
+          command,
+          index,
+          ...(timeout != null ? { timeout } : {}),
+        });
+      });
+    }
   }
 
   private state(node: string): ObservedNamespace {
@@ -181,14 +208,16 @@ class UpPlanner {
     return n?.kind === 'host';
   }
 
-  /** A device is the lab's when it carries the ownership alias or the ledger lists it. */
+  /**
+   * A device is the lab's when it carries the ownership alias; in the host, also when the kernel shows it is the
+   * other end of a veth in one of the lab's namespaces; in a namespace of the lab, when the applied lab made it.
+   * The ledger alone never makes a device the lab's.
+   */
   private owns(node: string, l: ObservedLink): boolean {
     if (l.alias === this.mark) return true;
-    const ledger = this.ledger;
-    if (!ledger) return false;
-    if (this.isHost(node)) return ledger.hostLinks.includes(l.name);
+    if (this.isHost(node)) return l.peerInLab === true;
     const a = this.appliedNode(node);
-    if (!a?.netns || !ledger.namespaces.includes(a.netns)) return false;
+    if (!a?.netns || !this.ownedNs.has(a.netns)) return false;
     return a.interfaces.some((i) => i.name === l.name) || (a.kind === 'bridge' && l.name === BRIDGE_DEVICE);
   }
 
@@ -213,15 +242,20 @@ class UpPlanner {
       if (!this.existingNs.has(node.netns)) {
         this.out.ns.push({ op: 'netns-add', ...t });
         this.created.add(node.name);
-        this.out.ns.push({ op: 'link-set', ...t, name: 'lo', up: true });
+        // The lab's mark on lo tells a lab namespace from any other without a ledger (`down --force`, `gc`).
+        this.out.ns.push({ op: 'link-set', ...t, name: 'lo', alias: this.mark, up: true });
       } else if (!this.ownedNs.has(node.netns)) {
         throw new PlanError(
           `namespace ${node.netns} (node ${node.name}) already exists and lab ${this.desired.name} did not make it: ` +
             `nslab will not take it over. Delete it (ip netns del ${node.netns}) or give the lab a prefix.`,
           1,
         );
-      } else if (this.link(node.name, 'lo')?.up === false) {
-        this.out.ns.push({ op: 'link-set', ...t, name: 'lo', up: true });
+      } else {
+        const lo = this.link(node.name, 'lo');
+        const diff: Partial<LinkSet> = {};
+        if (lo && lo.alias !== this.mark) diff.alias = this.mark;
+        if (lo?.up === false) diff.up = true;
+        if (Object.keys(diff).length > 0) this.out.ns.push({ op: 'link-set', ...t, name: 'lo', ...diff });
       }
     }
   }
@@ -378,14 +412,19 @@ class UpPlanner {
     }
   }
 
-  /** Sysctls dropped from the file get back the value the ledger saw before nslab first changed them. */
+  /**
+   * Sysctls dropped from the file get back the value the ledger saw before nslab first changed them, while they
+   * still hold the value the lab set (someone else's later change is left alone).
+   */
   private restore(node: string, t: OpTarget, keys: string[]): void {
     const current = this.state(node).sysctls;
+    const set = this.appliedNode(node)?.sysctls ?? {};
     for (const key of keys) {
       const entry = this.ledger?.sysctls.find((s) => s.node === node && s.key === key);
       if (!entry) continue;
       const cur = current[key];
       if (cur !== undefined && sameSysctl(cur, entry.previous)) continue;
+      if (cur !== undefined && set[key] !== undefined && !sameSysctl(cur, set[key])) continue;
       this.out.sysctl.push({
         op: 'sysctl-set',
         ...t,

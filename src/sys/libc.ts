@@ -29,6 +29,8 @@ const c = {
   open: libc.func('int open(const char *, int, uint32_t)'),
   close: libc.func('int close(int)'),
   gettid: libc.func('int gettid()'),
+  flock: libc.func('int flock(int, int)'),
+  syscall: libc.func('long syscall(long, ...)'),
 };
 
 export const AF_INET = 2;
@@ -53,6 +55,12 @@ export const O_EXCL = 0o200;
 export const O_CLOEXEC = 0o2000000;
 export const MSG_DONTWAIT = 0x40;
 export const POLLIN = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+/** x86_64 and aarch64 share these numbers (the generic syscall table since 5.3). */
+const SYS_pidfd_send_signal = 424;
+const SYS_pidfd_open = 434;
 
 const errnoNames = new Map<number, string>(
   Object.entries(osConstants.errno).map(([name, num]) => [num, name]),
@@ -192,4 +200,39 @@ export function close(fd: number): void {
 /** gettid(2): the kernel id of the calling thread. */
 export function gettid(): number {
   return c.gettid();
+}
+
+/**
+ * flock(2) with LOCK_NB: takes the lock `op` (LOCK_EX) on the open file `fd`, or returns false when another open
+ * file holds it. The kernel drops the lock when the last fd of the open file is closed, so a holder killed with
+ * SIGKILL never leaves it behind.
+ */
+export function tryFlock(fd: number, op: number): boolean {
+  const r = c.flock(fd, op | LOCK_NB);
+  if (r === 0) return true;
+  const e = koffi.errno();
+  if (e === osConstants.errno.EWOULDBLOCK || e === osConstants.errno.EINTR) return false;
+  throw new SysError('flock', e);
+}
+
+/**
+ * pidfd_open(2): an fd that refers to process `pid` for as long as it is open, whatever number the pid gets
+ * later; it becomes readable (POLLIN) when the process exits. Returns undefined when the process is gone (ESRCH).
+ */
+export function pidfdOpen(pid: number): number | undefined {
+  // pidfds are always close-on-exec: no flag needed.
+  const fd = Number(c.syscall(SYS_pidfd_open, 'int', pid, 'uint', 0));
+  if (fd >= 0) return fd;
+  const e = koffi.errno();
+  if (e === osConstants.errno.ESRCH) return undefined;
+  throw new SysError('pidfd_open', e, String(pid));
+}
+
+/** pidfd_send_signal(2): sends `signal` to the process behind `pidfd`; false when it has exited already. */
+export function pidfdSendSignal(pidfd: number, signal: number): boolean {
+  const r = Number(c.syscall(SYS_pidfd_send_signal, 'int', pidfd, 'int', signal, 'void *', null, 'uint', 0));
+  if (r === 0) return true;
+  const e = koffi.errno();
+  if (e === osConstants.errno.ESRCH) return false;
+  throw new SysError('pidfd_send_signal', e);
 }

@@ -146,10 +146,14 @@ function resolveNode(ctx: Context, name: string, n: TopologyNodeSpec): ResolvedN
       Object.entries({ ...d.sysctls, ...n.sysctls }).map(([k, v]) => [k, sysctlValue(v)]),
     ),
     routes: [],
-    exec: [...(n.exec ?? d.exec ?? [])],
+    exec: [],
     interfaces: [],
     pos: ctx.locate(path, true),
   };
+  const execs = n.exec ?? d.exec ?? [];
+  node.exec = execs.map((e) => (typeof e === 'string' ? e : e.command));
+  if (execs.some((e) => typeof e !== 'string' && e.timeout !== undefined))
+    node.execTimeouts = execs.map((e) => (typeof e === 'string' ? null : (e.timeout ?? null)));
   if ((n.routing ?? d.routing ?? ctx.spec.routing) === 'auto' && kind !== 'bridge') node.autoRouting = true;
   for (const family of FAMILIES) {
     const key = FAMILY_KEY[family];

@@ -65,7 +65,24 @@ const routing = z
     'auto: nslab computes static routes to every subnet of the lab (shortest path); static: only the routes written.',
   );
 const mtu = z.int().min(68).max(65535).describe('MTU in bytes (ip link set dev X mtu N).');
-const exec = z.array(z.string()).describe('Shell commands run inside the namespace after deploy, in order.');
+const exec = z
+  .array(
+    z.union([
+      z.string(),
+      z.strictObject({
+        command: z.string().describe('Shell command (run with sh -c).'),
+        timeout: z
+          .number()
+          .positive()
+          .max(86400)
+          .optional()
+          .describe('Seconds the command may run before it counts as failed (default 60).'),
+      }),
+    ]),
+  )
+  .describe(
+    'Shell commands run inside the namespace after deploy, in order; each must end within its timeout (default 60 s): end a daemon with & to leave it running.',
+  );
 const sysctls = z
   .record(
     z.string().regex(/^net(\.[^\s/]+|(\/(?!\.\.?(\/|$))[^\s/]+)+)$/, {

@@ -72,6 +72,8 @@ export interface ResolvedNode {
   routes: ResolvedRoute[];
   /** Shell commands run inside the node after deploy, in order. */
   exec: string[];
+  /** Seconds each `exec` entry may run (same index; null: the default, 60 s); absent when no entry sets one. */
+  execTimeouts?: (number | null)[];
   /** Interfaces of the node, in the order of the links that make them. */
   interfaces: ResolvedInterface[];
   /** Set when `routing: auto` applies to this node. */

@@ -41,9 +41,9 @@ describe('nslab demo', { skip: skipUnlessRoot }, () => {
       assert.ok(m, `${re} after position ${at} in:\n${out}`);
       at += m.index + m[0].length;
     }
-    // Only the demo's own namespaces: other labs on the machine come and go meanwhile.
-    const demo = (names: string[]) => names.filter((n) => /^(demo-)?ns[01]$/.test(n)).sort();
-    assert.deepEqual(demo(ipNetnsList()), demo(before_));
+    // Only the names the demo can make: other tests make and delete namespaces meanwhile.
+    const demoNames = (l: string[]) => l.filter((n) => /^(demo-)?ns[01]$/.test(n)).sort();
+    assert.deepEqual(demoNames(ipNetnsList()), demoNames(before_));
     assert.deepEqual(
       ipJson<{ ifname: string }[]>(sandbox, 'link', 'show').map((l) => l.ifname),
       ['lo'],

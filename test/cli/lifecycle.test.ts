@@ -212,13 +212,15 @@ ${extra}
         '  links:\n    - endpoints: ["host:ec", "c:eth0"]\n      ipv4: [10.9.3.1/24, 10.9.3.2/24]\n',
       ),
     );
-    const before = JSON.stringify([ipNetnsList(), interfaces(sandbox)]);
+    // Only this lab's namespaces: other tests on the machine make and delete theirs meanwhile.
+    const mine = () => ipNetnsList().filter((n) => n.startsWith(prefix));
+    const before = JSON.stringify([mine(), interfaces(sandbox)]);
     const r = nslab(['up', failing, '--host-netns', sandbox]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /echo starting; exit 3/);
     assert.match(r.stderr, /exited with status 3/);
     assert.match(r.stderr, /rolled back/);
-    assert.equal(JSON.stringify([ipNetnsList(), interfaces(sandbox)]), before);
+    assert.equal(JSON.stringify([mine(), interfaces(sandbox)]), before);
     // the lab is still the one deployed before, in line with its file
     const s = JSON.parse(nslab(['status', 'edits', '--host-netns', sandbox, '--json']).stdout);
     assert.deepEqual(s.drift, []);

@@ -9,9 +9,9 @@ import { applyPlan, KernelError } from './model.js';
 
 const TUTORIAL = [
   'ip netns add ns0',
-  'ip netns exec ns0 ip link set dev lo up',
+  'ip netns exec ns0 ip link set dev lo alias nslab:seed up',
   'ip netns add ns1',
-  'ip netns exec ns1 ip link set dev lo up',
+  'ip netns exec ns1 ip link set dev lo alias nslab:seed up',
   'ip link add veth11 type veth peer name veth12 netns ns0',
   'ip link add veth21 type veth peer name veth22 netns ns1',
   'ip link set dev veth11 alias nslab:seed up',
@@ -54,11 +54,11 @@ describe('planUp from an empty kernel', () => {
     const plan = planUp(bridgeLab(), freshMachine(false), { hostNetns: null });
     assert.deepEqual(commands(plan), [
       'ip netns add lan-sw',
-      'ip netns exec lan-sw ip link set dev lo up',
+      'ip netns exec lan-sw ip link set dev lo alias nslab:lan up',
       'ip netns add lan-h1',
-      'ip netns exec lan-h1 ip link set dev lo up',
+      'ip netns exec lan-h1 ip link set dev lo alias nslab:lan up',
       'ip netns add lan-h2',
-      'ip netns exec lan-h2 ip link set dev lo up',
+      'ip netns exec lan-h2 ip link set dev lo alias nslab:lan up',
       'ip netns exec lan-sw ip link add br0 type bridge',
       'ip netns exec lan-sw ip link add p1 type veth peer name eth0 netns lan-h1',
       'ip netns exec lan-sw ip link add p2 type veth peer name eth0 netns lan-h2',
@@ -78,9 +78,9 @@ describe('planUp from an empty kernel', () => {
     const plan = planUp(dualStackLab(), freshMachine(false), { hostNetns: null });
     assert.deepEqual(commands(plan), [
       'ip netns add ds-a',
-      'ip netns exec ds-a ip link set dev lo up',
+      'ip netns exec ds-a ip link set dev lo alias nslab:ds up',
       'ip netns add ds-b',
-      'ip netns exec ds-b ip link set dev lo up',
+      'ip netns exec ds-b ip link set dev lo alias nslab:ds up',
       'ip netns exec ds-a ip link add eth0 type veth peer name eth0 netns ds-b',
       'ip netns exec ds-a ip link set dev eth0 mtu 9000 address 02:00:00:00:00:0a alias nslab:ds up',
       'ip netns exec ds-b ip link set dev eth0 mtu 9000 alias nslab:ds up',
@@ -188,7 +188,7 @@ describe('planUp after an edit plans only the difference', () => {
     });
     const next = editCase(lab, [
       'ip netns add ns2',
-      'ip netns exec ns2 ip link set dev lo up',
+      'ip netns exec ns2 ip link set dev lo alias nslab:seed up',
       'ip link add veth31 type veth peer name veth32 netns ns2',
       'ip link set dev veth31 alias nslab:seed up',
       'ip netns exec ns2 ip link set dev veth32 alias nslab:seed up',
@@ -312,13 +312,40 @@ describe('planUp after an edit plans only the difference', () => {
     ]);
   });
 
-  it('brings a lab device back up and re-marks it', () => {
+  it('brings a lab device back up and re-marks it when the kernel shows its peer in the lab', () => {
     const base = up(tutorialLab(), freshMachine());
     const veth = base.after.nodes.host.links.find((l) => l.name === 'veth21')!;
     veth.up = false;
     veth.alias = undefined;
+    veth.peerInLab = true;
     const plan = planUp(tutorialLab(), base.after, { hostNetns: null, ledger: base.ledger });
     assert.deepEqual(commands(plan), ['ip link set dev veth21 alias nslab:seed up']);
+  });
+
+  it('never takes an unmarked host device for the lab’s because the ledger names it', () => {
+    const base = up(tutorialLab(), freshMachine());
+    const veth = base.after.nodes.host.links.find((l) => l.name === 'veth21')!;
+    veth.alias = undefined;
+    assert.throws(
+      () => planUp(tutorialLab(), base.after, { hostNetns: null, ledger: base.ledger }),
+      /veth21 cannot be created: a device named veth21 already exists in the host namespace/,
+    );
+  });
+
+  it('refuses a namespace under a lab name that the kernel does not show to be the lab’s', () => {
+    const base = up(tutorialLab(), freshMachine());
+    const observed = { ...base.after, owned: ['ns1'] };
+    assert.throws(
+      () => planUp(tutorialLab(), observed, { hostNetns: null, ledger: base.ledger }),
+      /namespace ns0 \(node ns0\) already exists and lab seed did not make it/,
+    );
+  });
+
+  it('marks the loopback of a lab namespace that lacks the mark', () => {
+    const base = up(tutorialLab(), freshMachine());
+    base.after.nodes.ns0.links.find((l) => l.name === 'lo')!.alias = undefined;
+    const plan = planUp(tutorialLab(), base.after, { hostNetns: null, ledger: base.ledger });
+    assert.deepEqual(commands(plan), ['ip netns exec ns0 ip link set dev lo alias nslab:seed']);
   });
 
   it('recreates a pair when only one end is left (deleting it first)', () => {
