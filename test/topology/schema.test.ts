@@ -25,6 +25,11 @@ describe('JSON Schema', () => {
     assert.deepEqual(s.required, ['name', 'topology']);
     assert.equal(s.additionalProperties, false);
     assert.deepEqual(Object.keys(s.properties).sort(), ['expect', 'name', 'prefix', 'routing', 'topology']);
-    assert.deepEqual(Object.keys(s.properties.topology.properties!).sort(), ['defaults', 'links', 'nodes']);
+    assert.deepEqual(Object.keys(s.properties.topology.properties!).sort(), [
+      'defaults',
+      'kinds',
+      'links',
+      'nodes',
+    ]);
   });
 });
