@@ -53,7 +53,7 @@ export interface AutoAddressing {
   family: 4 | 6;
   pool: string;
   /** Prefixes already in use (addresses written in the file, route destinations); never handed out. */
-  reserved: string[];
+  reserved: () => string[];
   /** True when the segment has addresses of this family written, or was told to have none (`ipv4: []`). */
   written: (segment: Segment) => boolean;
 }
@@ -65,10 +65,12 @@ export interface AutoAddressing {
  * the same addresses. Marks the interfaces `autoAddressed`. Returns the segments for which the pool had no room.
  */
 export function assignAddresses(segments: Segment[], opts: AutoAddressing): Segment[] {
-  const next = poolAllocator(opts.pool, opts.reserved);
+  let allocator: ReturnType<typeof poolAllocator> | undefined;
   const full: Segment[] = [];
   for (const seg of segments) {
     if (seg.members.length === 0 || opts.written(seg)) continue;
+    allocator ??= poolAllocator(opts.pool, opts.reserved());
+    const next = allocator;
     const len = opts.family === 6 ? 64 : Math.min(30, 32 - Math.ceil(Math.log2(seg.members.length + 2)));
     const base = next(len);
     if (base === undefined) {
@@ -91,12 +93,17 @@ export function assignAddresses(segments: Segment[], opts: AutoAddressing): Segm
  * one whose pool is `none`. So an IPv6-only file gets no IPv4.
  */
 export function autoAddress(ctx: Context, segments: Segment[]): void {
-  const reserved = [
-    ...ctx.written.map((a) => a.parsed.network),
-    ...[...ctx.specNodes.values()].flatMap((n) =>
-      (n.routes ?? []).map((r) => r.dst).filter((dst) => dst.includes('/') && !isDefaultPrefix(dst)),
-    ),
-  ];
+  let reservedList: string[] | undefined;
+  // Only when some segment needs addresses: a file that writes all of them never pays for the list.
+  const reserved = () => {
+    reservedList ??= [
+      ...ctx.written.map((a) => a.parsed.network),
+      ...[...ctx.specNodes.values()].flatMap((n) =>
+        (n.routes ?? []).map((r) => r.dst).filter((dst) => dst.includes('/') && !isDefaultPrefix(dst)),
+      ),
+    ];
+    return reservedList;
+  };
   const writtenFamilies = new Set<Family>(ctx.written.map((a) => a.parsed.family));
   for (const family of FAMILIES) {
     const k = FAMILY_KEY[family];

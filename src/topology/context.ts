@@ -1,7 +1,7 @@
 import type { Problem } from './errors.js';
-import { type Cidr, parseCidr } from './ip.js';
+import { type Cidr, cidrOf } from './ip.js';
 import type { TopologyFile, TopologyKindSpec, TopologyNodeSpec } from './schema.js';
-import type { ResolvedNode } from './types.js';
+import type { ResolvedInterface, ResolvedNode } from './types.js';
 import type { Locate, SpecPath } from './yaml.js';
 
 /** What the steps of the resolution share (see `resolveLab`). */
@@ -14,18 +14,21 @@ export const FAMILY_KEY = { 4: 'ipv4', 6: 'ipv6' } as const;
 export interface WrittenAddress {
   /** As written (`10.1.10.1/24`). */
   cidr: string;
-  /** Parsed, once: big labs check each address in several ways. */
-  parsed: Cidr;
+  /** Parsed, once (shared, read-only): big labs check each address in several ways. */
+  parsed: Readonly<Cidr>;
   path: SpecPath;
   /** For messages: `host:veth11`, `bridge 'sw'`. */
   owner: string;
-  /** The interface that holds it (`interfaceKey`; a bridge node's own addresses are on its br0). */
-  holder: string;
+  /** What holds it: an interface, or a bridge node (its own addresses are on its br0). Compared by identity. */
+  holder: Holder;
 }
 
+/** An interface, or a bridge node standing for its br0: what an address is on. */
+export type Holder = ResolvedInterface | ResolvedNode;
+
 /** A `WrittenAddress` of text the schema has checked. */
-export function writtenAddress(cidr: string, path: SpecPath, owner: string, holder: string): WrittenAddress {
-  return { cidr, parsed: parseCidr(cidr)!, path, owner, holder };
+export function writtenAddress(cidr: string, path: SpecPath, owner: string, holder: Holder): WrittenAddress {
+  return { cidr, parsed: cidrOf(cidr)!, path, owner, holder };
 }
 
 export interface ResolveOptions {
@@ -55,8 +58,8 @@ export interface Context {
   written: WrittenAddress[];
   /** Per family, the links whose addresses of that family are written in the file (even as `[]` or null). */
   writtenLinks: Record<Family, Set<number>>;
-  /** Line where each interface (`interfaceKey`) was first declared. */
-  interfaceLines: Map<string, number>;
+  /** Where each interface is declared (its name), by node and interface name. */
+  interfacePaths: Map<string, Map<string, SpecPath>>;
   ghosts: ReadonlySet<string>;
   partial: boolean;
 }

@@ -22,11 +22,15 @@ interface Address {
   value: bigint;
 }
 
-/** A parsed prefix: the `Cidr`, and the integer values of its address and of its network's first address. */
+/** A parsed prefix: the `Cidr` (frozen: it is shared), its canonical text, and its addresses as integers. */
 interface Prefix {
-  cidr: Cidr;
+  cidr: Readonly<Cidr>;
+  /** `address/len`, canonical. */
+  canonical: string;
   value: bigint;
+  /** The first and the last address of its network. */
   start: bigint;
+  last: bigint;
 }
 
 const BITS = { 4: 32, 6: 128 } as const;
@@ -183,7 +187,9 @@ function parsePrefix(text: string): Prefix | null {
       const start = networkStart(a.value, a.family, prefixLen);
       const address = format(a.value, a.family);
       const network = `${start === a.value ? address : format(start, a.family)}/${prefixLen}`;
-      parsed = { cidr: { family: a.family, address, prefixLen, network }, value: a.value, start };
+      const cidr = Object.freeze({ family: a.family, address, prefixLen, network });
+      const last = start | (ALL_ONES[a.family] >> BigInt(prefixLen));
+      parsed = { cidr, canonical: `${address}/${prefixLen}`, value: a.value, start, last };
     }
   }
   return remember(prefixes, text, parsed);
@@ -211,10 +217,17 @@ export function parseCidr(text: string): Cidr | undefined {
   return c && { family: c.family, address: c.address, prefixLen: c.prefixLen, network: c.network };
 }
 
+/**
+ * `parseCidr` without the copy: the parsed prefix itself, shared by every caller (frozen), for the loops of the
+ * topology layer that read many addresses.
+ */
+export function cidrOf(text: string): Readonly<Cidr> | undefined {
+  return parsePrefix(text)?.cidr;
+}
+
 /** Canonical `address/len` of an interface address (`2001:DB8::1/64` → `2001:db8::1/64`); unparsable text as is. */
 export function canonicalCidr(text: string): string {
-  const c = parsePrefix(text)?.cidr;
-  return c ? `${c.address}/${c.prefixLen}` : text;
+  return parsePrefix(text)?.canonical ?? text;
 }
 
 /** True for the prefixes that mean every address of a family: `0.0.0.0/0` and `::/0`, what `default` means. */
@@ -231,9 +244,7 @@ export function canonicalPrefix(text: string, family: 4 | 6 = 4): string | undef
 /** The addresses a prefix covers, as the integers of its first and its last address, with its family. */
 export function prefixRange(text: string): { family: 4 | 6; first: bigint; last: bigint } | undefined {
   const p = parsePrefix(text);
-  if (!p) return undefined;
-  const { family, prefixLen } = p.cidr;
-  return { family, first: p.start, last: p.start | (ALL_ONES[family] >> BigInt(prefixLen)) };
+  return p ? { family: p.cidr.family, first: p.start, last: p.last } : undefined;
 }
 
 /** True when `address` lies inside the prefix `cidr` (either an interface CIDR or a network). */

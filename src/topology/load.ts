@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { didYouMean, type Problem, TopologyError } from './errors.js';
 import { shortName } from './names.js';
 import { pruneInvalid } from './partial.js';
-import { readTopologyFile } from './read.js';
+import { readTopologyFileSync } from './read.js';
 import { resolveLab, type SpecPath } from './resolve.js';
 import { CONTAINER_KEYS, topologySchema } from './schema.js';
 import type { ResolvedLab } from './types.js';
@@ -10,12 +10,12 @@ import { readYaml } from './yaml.js';
 
 /**
  * Reads and resolves a topology file (`*.nslab.yml`). Only a regular file of at most 64 MB is read
- * (see `readTopologyFile`).
+ * (see `readTopologyFileSync`).
  * @throws TopologyError (exit code 2) listing every problem of the file with its `file:line:col`; NslabError (exit
  * code 2) when the file cannot be read.
  */
 export async function loadTopology(path: string): Promise<ResolvedLab> {
-  return parseTopology(await readTopologyFile(path), path);
+  return parseTopology(readTopologyFileSync(path), path);
 }
 
 /**

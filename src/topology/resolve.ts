@@ -6,7 +6,7 @@ import { netnsNameProblem, shortName } from './names.js';
 import { resolveRoutes } from './routes.js';
 import { addAutoRoutes } from './routing.js';
 import type { TopologyEndpointSpec, TopologyFile, TopologyLinkSpec, TopologyNodeSpec } from './schema.js';
-import { interfaceKey, segmentsOf } from './segments.js';
+import { segmentsOf } from './segments.js';
 import { checkAddressPlan, checkUniqueAddresses } from './subnets.js';
 import {
   BRIDGE_DEVICE,
@@ -68,7 +68,7 @@ export function resolveLab(
     nodes: new Map(),
     written: [],
     writtenLinks: { 4: new Set(), 6: new Set() },
-    interfaceLines: new Map(),
+    interfacePaths: new Map(),
     ghosts: opts.ghosts ?? new Set(),
     partial: opts.partial ?? false,
   };
@@ -158,9 +158,7 @@ function resolveNode(ctx: Context, name: string, n: TopologyNodeSpec): ResolvedN
     }
     node[family === 4 ? 'bridgeIpv4' : 'bridgeIpv6'] = list.map(canonicalCidr);
     list.forEach((cidr, i) => {
-      ctx.written.push(
-        writtenAddress(cidr, [...path, key, i], `bridge '${name}'`, interfaceKey(name, BRIDGE_DEVICE)),
-      );
+      ctx.written.push(writtenAddress(cidr, [...path, key, i], `bridge '${name}'`, node));
     });
   }
   return node;
@@ -190,11 +188,13 @@ function resolveLink(ctx: Context, link: TopologyLinkSpec, i: number): ResolvedL
       { node: ends[0].node, interface: ends[0].name },
       { node: ends[1].node, interface: ends[1].name },
     ],
-    ...(mtu !== undefined && { mtu }),
     pos: ctx.locate(path),
   };
+  // Set afterwards, not spread in: an object literal with a spread takes V8's slow path.
+  if (mtu !== undefined) resolved.mtu = mtu;
   let known = true;
-  for (const [j, e] of ends.entries()) {
+  for (let j = 0; j < ends.length; j++) {
+    const e = ends[j];
     if (e.node === 'host' && !ctx.nodes.has('host')) {
       const pos = ctx.locate(e.path);
       ctx.nodes.set('host', {
@@ -228,14 +228,25 @@ function resolveLink(ctx: Context, link: TopologyLinkSpec, i: number): ResolvedL
   // An interface name taken twice on a node: the link is reported and left out, so that what is checked
   // later (segments, the address plan) never mistakes one interface for the other.
   let taken = false;
-  for (const e of ends) {
-    const previous = ctx.interfaceLines.get(interfaceKey(e.node, e.name));
-    if (previous === undefined) continue;
+  // Maps of names, not one of `node + name` strings: a concatenated string is copied each time it is hashed.
+  const names = ends.map((e) => {
+    let m = ctx.interfacePaths.get(e.node);
+    if (!m) {
+      m = new Map();
+      ctx.interfacePaths.set(e.node, m);
+    }
+    return m;
+  });
+  ends.forEach((e, j) => {
+    const previous = names[j].get(e.name);
+    if (previous === undefined) return;
     taken = true;
-    ctx.fail(e.namePath, `node '${e.node}' already has an interface named '${e.name}' (line ${previous})`);
-  }
+    const line = ctx.locate(previous).line;
+    ctx.fail(e.namePath, `node '${e.node}' already has an interface named '${e.name}' (line ${line})`);
+  });
   if (taken) return resolved;
   ends.forEach((e, j) => {
+    names[j].set(e.name, e.namePath);
     ctx.nodes.get(e.node)!.interfaces.push(resolveEnd(ctx, link, i, ends, j));
   });
   return resolved;
@@ -249,15 +260,14 @@ function resolveEnd(
   ends: End[],
   j: number,
 ): ResolvedInterface {
-  const [e, peer] = [ends[j], ends[1 - j]];
+  const e = ends[j];
+  const peer = ends[1 - j];
   const node = ctx.nodes.get(e.node)!;
   if (e.name === 'lo' || (node.kind === 'bridge' && e.name === BRIDGE_DEVICE)) {
     const owner =
       e.name === 'lo' ? 'the loopback device of every namespace' : `the bridge device of node '${e.node}'`;
     ctx.fail(e.namePath, `interface name '${e.name}' is taken by ${owner}`);
   }
-  const key = interfaceKey(e.node, e.name);
-  ctx.interfaceLines.set(key, ctx.locate(e.namePath).line);
 
   const iface: ResolvedInterface = {
     node: e.node,
@@ -288,12 +298,13 @@ function resolveEnd(
       );
       continue;
     }
+    if (addrs.length === 0) continue;
     const owner = `${e.node}:${e.name}`;
-    for (const a of addrs) {
-      const w = writtenAddress(a.cidr, a.path, owner, key);
-      ctx.written.push(w);
-      iface[k].push(`${w.parsed.address}/${w.parsed.prefixLen}`);
-    }
+    // map, not push: an array filled by push keeps room for 16 more, twice the memory of a big lab.
+    iface[k] = addrs.map((a) => {
+      ctx.written.push(writtenAddress(a.cidr, a.path, owner, iface));
+      return canonicalCidr(a.cidr);
+    });
   }
   if (e.spec?.mac) iface.mac = e.spec.mac.toLowerCase();
   const mtu = e.spec?.mtu ?? link.mtu ?? ctx.defaults.mtu;

@@ -1,15 +1,9 @@
-import type { Context, Family } from './context.js';
+import type { Context, Family, Holder } from './context.js';
 import { didYouMean } from './errors.js';
 import { addressFamily, canonicalAddress, isAddress, parseCidr, prefixContains } from './ip.js';
 import type { TopologyRouteSpec } from './schema.js';
-import { interfaceKey, type Segment } from './segments.js';
-import {
-  BRIDGE_DEVICE,
-  type ResolvedInterface,
-  type ResolvedLab,
-  type ResolvedNode,
-  type ResolvedRoute,
-} from './types.js';
+import type { Segment } from './segments.js';
+import { BRIDGE_DEVICE, type ResolvedLab, type ResolvedNode, type ResolvedRoute } from './types.js';
 import type { SpecPath } from './yaml.js';
 
 /** A device of a node as routes see it: its name and addresses (a bridge node's br0 included). */
@@ -18,9 +12,9 @@ interface Device {
   cidrs: string[];
 }
 
-/** The lab's interfaces by the segment they are on, for gateways and destinations written as node names. */
+/** The segment each interface (or bridge node, for its br0) is on, for gateways written as node names. */
 interface Where {
-  segmentOf: Map<string, number>;
+  segmentOf: Map<Holder, number>;
 }
 
 function devicesOf(node: ResolvedNode): Device[] {
@@ -31,10 +25,13 @@ function devicesOf(node: ResolvedNode): Device[] {
   return devices;
 }
 
-/** The interfaces of a node that can carry a gateway address: a bridge node's br0, or its link interfaces. */
-function gatewayInterfaces(node: ResolvedNode): Pick<ResolvedInterface, 'name' | 'ipv4' | 'ipv6'>[] {
-  if (node.kind !== 'bridge') return node.interfaces;
-  return [{ name: BRIDGE_DEVICE, ipv4: node.bridgeIpv4 ?? [], ipv6: node.bridgeIpv6 ?? [] }];
+/** What of a node can carry a gateway address: its link interfaces, or a bridge node's br0 (the node stands for it). */
+function gatewayInterfaces(
+  node: ResolvedNode,
+): { name: string; ipv4: string[]; ipv6: string[]; holder: Holder }[] {
+  if (node.kind !== 'bridge')
+    return node.interfaces.map((i) => ({ name: i.name, ipv4: i.ipv4, ipv6: i.ipv6, holder: i }));
+  return [{ name: BRIDGE_DEVICE, ipv4: node.bridgeIpv4 ?? [], ipv6: node.bridgeIpv6 ?? [], holder: node }];
 }
 
 const familyName = (f: Family) => `IPv${f}`;
@@ -56,8 +53,8 @@ const hostLen = (f: Family) => (f === 4 ? 32 : 128);
 export function resolveRoutes(ctx: Context, lab: ResolvedLab, segments: Segment[]): void {
   const where: Where = { segmentOf: new Map() };
   segments.forEach((seg, s) => {
-    for (const m of seg.members) where.segmentOf.set(interfaceKey(m.node, m.name), s);
-    for (const b of seg.bridges) where.segmentOf.set(interfaceKey(b, BRIDGE_DEVICE), s);
+    for (const m of seg.members) where.segmentOf.set(m, s);
+    for (const b of seg.bridges) where.segmentOf.set(ctx.nodes.get(b)!, s);
   });
   for (const node of lab.nodes) {
     const written = ctx.specNodes.get(node.name)?.routes ?? [];
@@ -92,9 +89,7 @@ function gatewaysOf(
     );
   }
   const own = new Set(
-    [...node.interfaces.map((d) => d.name), ...(node.kind === 'bridge' ? [BRIDGE_DEVICE] : [])]
-      .map((name) => where.segmentOf.get(interfaceKey(node.name, name)))
-      .filter((s) => s !== undefined),
+    [...node.interfaces, node].map((h) => where.segmentOf.get(h)).filter((s) => s !== undefined),
   );
   const candidates = gatewayInterfaces(peer);
   let chosen: (typeof candidates)[number] | undefined;
@@ -106,15 +101,15 @@ function gatewaysOf(
         `goes via '${via}', but node '${peerName}' has no interface '${ifaceName}'${didYouMean(ifaceName, names)}`,
       );
     }
-    if (!own.has(where.segmentOf.get(interfaceKey(peerName, ifaceName))!)) {
+    if (!own.has(where.segmentOf.get(chosen.holder)!)) {
       if (ctx.partial) return undefined;
       return fail(
         `goes via '${via}', which is on no link or LAN of node '${node.name}': a gateway is a neighbour`,
       );
     }
   } else {
-    const shared = candidates.filter((c) => own.has(where.segmentOf.get(interfaceKey(peerName, c.name))!));
-    const segs = new Set(shared.map((c) => where.segmentOf.get(interfaceKey(peerName, c.name))));
+    const shared = candidates.filter((c) => own.has(where.segmentOf.get(c.holder)!));
+    const segs = new Set(shared.map((c) => where.segmentOf.get(c.holder)));
     if (segs.size === 0) {
       if (ctx.partial) return undefined;
       return fail(`goes via '${via}', but node '${node.name}' shares no link or LAN with '${peerName}'`);

@@ -1,7 +1,6 @@
-import type { Context, Family, WrittenAddress } from './context.js';
+import type { Context, Holder, WrittenAddress } from './context.js';
 import { prefixRange } from './ip.js';
-import { interfaceKey, type Segment } from './segments.js';
-import { BRIDGE_DEVICE } from './types.js';
+import type { Segment } from './segments.js';
 
 /**
  * Every address at most once in the lab (whatever its prefix length). Returns the addresses found to repeat one
@@ -42,87 +41,120 @@ function segmentName(seg: Segment): string {
  * written addresses.
  */
 export function checkAddressPlan(ctx: Context, segments: Segment[], repeated: Set<WrittenAddress>): void {
-  const segmentOf = new Map<string, number>();
+  const segmentOf = new Map<Holder, number>();
   segments.forEach((seg, s) => {
-    for (const m of seg.members) segmentOf.set(interfaceKey(m.node, m.name), s);
-    for (const b of seg.bridges) segmentOf.set(interfaceKey(b, BRIDGE_DEVICE), s);
+    for (const m of seg.members) segmentOf.set(m, s);
+    for (const b of seg.bridges) segmentOf.set(ctx.nodes.get(b)!, s);
   });
   const line = (a: WrittenAddress) => ctx.locate(a.path).line;
 
-  // Per segment and family: each interface's written addresses, in file order.
-  const bySegment = new Map<string, Map<string, WrittenAddress[]>>();
-  const placed: { a: WrittenAddress; segment: number; first: bigint; last: bigint }[] = [];
+  // Per segment and family (0: IPv4, 1: IPv6): each interface's written addresses, in file order.
+  const groups: Map<Holder, WrittenAddress[]>[][] = segments.map(() => []);
+  const placed: Placed[][] = [[], []];
   for (const a of ctx.written) {
     const s = segmentOf.get(a.holder);
     if (s === undefined || repeated.has(a)) continue;
-    const group = `${s}/${a.parsed.family}`;
-    let holders = bySegment.get(group);
+    const f = a.parsed.family === 4 ? 0 : 1;
+    let holders = groups[s][f];
     if (!holders) {
       holders = new Map();
-      bySegment.set(group, holders);
+      groups[s][f] = holders;
     }
     const list = holders.get(a.holder);
     if (list) list.push(a);
     else holders.set(a.holder, [a]);
     const r = prefixRange(a.cidr)!;
-    placed.push({ a, segment: s, first: r.first, last: r.last });
+    // IPv4 as numbers (exact in a double), IPv6 as bigints: sorting 100,000 bigints is slow.
+    placed[f].push({
+      a,
+      segment: s,
+      first: f === 0 ? Number(r.first) : r.first,
+      last: f === 0 ? Number(r.last) : r.last,
+    });
   }
 
-  for (const [group, holders] of bySegment) {
-    if (holders.size < 2) continue;
-    const seg = segments[Number(group.split('/')[0])];
-    const networks = new Map<string, string[]>(); // subnet -> interfaces holding an address in it
-    for (const [holder, list] of holders) {
-      for (const a of list) {
-        const net = a.parsed.network;
-        const have = networks.get(net);
-        if (!have) networks.set(net, [holder]);
-        else if (!have.includes(holder)) have.push(holder);
-      }
+  groups.forEach((byFamily, s) => {
+    for (const holders of byFamily)
+      if (holders && holders.size > 1) checkSegment(ctx, segments[s], holders, line);
+  });
+  for (const ranges of placed) checkOverlaps(ctx, segments, ranges, line);
+}
+
+interface Placed {
+  a: WrittenAddress;
+  segment: number;
+  first: number | bigint;
+  last: number | bigint;
+}
+
+/** The interfaces of one segment, of one family: each must share a subnet with another one. */
+function checkSegment(
+  ctx: Context,
+  seg: Segment,
+  holders: Map<Holder, WrittenAddress[]>,
+  line: (a: WrittenAddress) => number,
+): void {
+  const lists = [...holders.values()];
+  // The common case, a link with one address at each end in one subnet, without building anything.
+  if (lists.length === 2 && lists[0].length === 1 && lists[1].length === 1) {
+    if (lists[0][0].parsed.network === lists[1][0].parsed.network) return;
+  }
+  const networks = new Map<string, Set<Holder>>(); // subnet -> interfaces holding an address in it
+  for (const [holder, list] of holders) {
+    for (const a of list) {
+      const have = networks.get(a.parsed.network);
+      if (have) have.add(holder);
+      else networks.set(a.parsed.network, new Set([holder]));
     }
-    const lone = [...holders].filter(([, list]) =>
-      list.every((a) => networks.get(a.parsed.network)!.length === 1),
+  }
+  const lone = [...holders].filter(([, list]) =>
+    list.every((a) => networks.get(a.parsed.network)!.size === 1),
+  );
+  if (seg.bridges.length === 0 && lone.length === 2) {
+    // A point-to-point link: one problem for its two ends.
+    const [x, y] = lone.map(([, list]) => list[0]);
+    const [first, second] = line(x) <= line(y) ? [x, y] : [y, x];
+    ctx.fail(
+      second.path,
+      `the two ends of link ${seg.links[0] + 1} are in different subnets: ${second.cidr} of ${second.owner} and ${first.cidr} of ${first.owner} (line ${line(first)}); neither can reach the other: give both addresses of one subnet`,
     );
-    if (seg.bridges.length === 0 && lone.length === 2) {
-      // A point-to-point link: one problem for its two ends.
-      const [x, y] = lone.map(([, list]) => list[0]);
-      const [first, second] = line(x) <= line(y) ? [x, y] : [y, x];
-      ctx.fail(
-        second.path,
-        `the two ends of link ${seg.links[0] + 1} are in different subnets: ${second.cidr} of ${second.owner} and ${first.cidr} of ${first.owner} (line ${line(first)}); neither can reach the other: give both addresses of one subnet`,
-      );
-      continue;
-    }
-    for (const [holder, list] of lone) {
-      const others = [...holders].filter(([h]) => h !== holder).map(([, l]) => l[0]);
-      const near = others[0];
-      ctx.fail(
-        list[0].path,
-        `${list[0].cidr} of ${list[0].owner} shares its subnet with no other interface on ${segmentName(seg)}, which uses ${near.parsed.network} (${near.owner}, line ${line(near)}): it cannot reach them`,
-      );
-    }
+    return;
   }
+  for (const [holder, list] of lone) {
+    const near = [...holders].find(([h]) => h !== holder)![1][0];
+    ctx.fail(
+      list[0].path,
+      `${list[0].cidr} of ${list[0].owner} shares its subnet with no other interface on ${segmentName(seg)}, which uses ${near.parsed.network} (${near.owner}, line ${line(near)}): it cannot reach them`,
+    );
+  }
+}
 
-  for (const family of [4, 6] as Family[]) {
-    const ranges = placed
-      .filter((p) => p.a.parsed.family === family)
-      .sort((x, y) => (x.first < y.first ? -1 : x.first > y.first ? 1 : x.last > y.last ? -1 : 1));
-    // Sweep by first address, keeping the range that reaches furthest so far.
-    let reach: (typeof ranges)[number] | undefined;
-    const reported = new Set<string>(); // pairs of segments: one problem each
-    for (const r of ranges) {
-      const pair = reach && `${Math.min(r.segment, reach.segment)}/${Math.max(r.segment, reach.segment)}`;
-      if (reach && pair && r.first <= reach.last && r.segment !== reach.segment && !reported.has(pair)) {
+/** Subnets of one family on different segments that share addresses: one problem per pair of segments. */
+function checkOverlaps(
+  ctx: Context,
+  segments: Segment[],
+  ranges: Placed[],
+  line: (a: WrittenAddress) => number,
+): void {
+  ranges.sort((x, y) =>
+    x.first < y.first ? -1 : x.first > y.first ? 1 : x.last > y.last ? -1 : x.last < y.last ? 1 : 0,
+  );
+  // Sweep by first address, keeping the range that reaches furthest so far.
+  let reach: Placed | undefined;
+  const reported = new Set<string>();
+  for (const r of ranges) {
+    if (reach && r.first <= reach.last && r.segment !== reach.segment) {
+      const pair = `${Math.min(r.segment, reach.segment)}/${Math.max(r.segment, reach.segment)}`;
+      if (!reported.has(pair)) {
         reported.add(pair);
         const [earlier, later] = line(reach.a) <= line(r.a) ? [reach, r] : [r, reach];
-        const net = (x: typeof r) => x.a.parsed.network;
-        const same = net(earlier) === net(later);
+        const [net, netLater] = [earlier.a.parsed.network, later.a.parsed.network];
         ctx.fail(
           later.a.path,
-          `${later.a.cidr} of ${later.a.owner} ${same ? 'is in' : `(${net(later)}) overlaps`} ${net(earlier)} of ${segmentName(segments[earlier.segment])} at line ${line(earlier.a)}, on another segment: a subnet belongs to one link or LAN, or the kernel sends its packets out of one interface only`,
+          `${later.a.cidr} of ${later.a.owner} ${net === netLater ? 'is in' : `(${netLater}) overlaps`} ${net} of ${segmentName(segments[earlier.segment])} at line ${line(earlier.a)}, on another segment: a subnet belongs to one link or LAN, or the kernel sends its packets out of one interface only`,
         );
       }
-      if (!reach || r.last > reach.last) reach = r;
     }
+    if (!reach || r.last > reach.last) reach = r;
   }
 }

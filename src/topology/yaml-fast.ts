@@ -7,7 +7,7 @@
  * directives, syntax errors, ...) it gives up, and the caller reads the text with the yaml library, which also
  * words the syntax errors. `test/topology/yaml.test.ts` holds the two readers to the same results.
  */
-import type { Place } from './yaml.js';
+import { EMPTY, INDEXED, type Place, type Spot } from './yaml.js';
 
 /** Thrown to give up on text outside the subset. */
 class OutsideSubset extends Error {}
@@ -57,6 +57,14 @@ const LF = 10;
 
 function isFlowIndicator(c: number): boolean {
   return c === COMMA || c === 91 || c === 93 || c === 123 || c === 125;
+}
+
+/**
+ * The array at its length: an array filled by push keeps room for 16 more, and a big lab holds hundreds of
+ * thousands of two-element arrays (its memory, and the garbage collector's work, were twice as large).
+ */
+function trim<T>(a: T[]): T[] {
+  return a.length < 8 ? a.slice() : a;
 }
 
 /** One-pass reader state: the text and the current line. */
@@ -121,18 +129,18 @@ class Reader {
     if (this.indent !== 0) throw GIVE_UP;
     const [value, root] = this.block(0);
     if (this.indent >= 0) throw GIVE_UP; // something left (a second document, bad indentation, ...)
-    return { value, root, duplicates: this.duplicates };
+    return { value, root: typeof root === 'number' ? { at: root } : root, duplicates: this.duplicates };
   }
 
   /** The block node starting on the current line, which is indented by exactly `indent`. */
-  private block(indent: number): [unknown, Place] {
+  private block(indent: number): [unknown, Spot] {
     if (++this.depth > MAX_DEPTH) throw GIVE_UP;
     const r = this.blockNode(indent);
     this.depth--;
     return r;
   }
 
-  private blockNode(indent: number): [unknown, Place] {
+  private blockNode(indent: number): [unknown, Spot] {
     const c = this.s.charCodeAt(this.content);
     if (c === DASH && this.isSeqIndicator(this.content)) return this.blockSeq(indent);
     if (this.keyEnd(this.content) >= 0) return this.blockMap(indent, this.content);
@@ -230,8 +238,7 @@ class Reader {
 
   private blockMap(indent: number, first: number): [Record<string, unknown>, Place] {
     const value: Record<string, unknown> = {};
-    const entries = new Map<string, { keyAt: number; value: Place | null }>();
-    const place: Place = { at: first, entries };
+    const place: Place = { at: first, entries: [] };
     let at = first;
     for (;;) {
       const colon = this.keyEnd(at);
@@ -241,7 +248,7 @@ class Reader {
       let i = colon + 1;
       while (this.s.charCodeAt(i) === SPACE) i++;
       let v: unknown = null;
-      let p: Place | null = null;
+      let p: Spot = EMPTY;
       const c = this.s.charCodeAt(i);
       if (i >= this.end || c === LF || c === HASH) {
         // The value is on the next lines: more indented, or a sequence at the key's own indentation.
@@ -263,9 +270,7 @@ class Reader {
         this.finishLine(end);
         if (this.indent > indent) throw GIVE_UP; // a multi-line plain scalar, or bad indentation
       }
-      const previous = entries.get(key);
-      if (previous) this.duplicates.push({ key, first: previous.keyAt, second: at });
-      entries.set(key, { keyAt: at, value: p });
+      this.addEntry(place, key, at, p);
       value[key] = v;
       if (this.indent !== indent) break;
       at = this.content;
@@ -273,12 +278,28 @@ class Reader {
       if (d === DASH && this.isSeqIndicator(at)) break;
     }
     if (this.indent > indent) throw GIVE_UP;
+    place.entries = trim(place.entries!);
     return [value, place];
+  }
+
+  /** Appends an entry to a mapping's place, noting a key written twice; big mappings get their index here. */
+  private addEntry(place: Place, key: string, keyAt: number, spot: Spot): void {
+    const entries = place.entries!;
+    let previous = -1;
+    if (place.index) previous = place.index.get(key) ?? -1;
+    else for (let i = 0; i < entries.length; i += 3) if (entries[i] === key) previous = i;
+    if (previous >= 0) this.duplicates.push({ key, first: entries[previous + 1] as number, second: keyAt });
+    entries.push(key, keyAt, spot);
+    if (place.index) place.index.set(key, entries.length - 3);
+    else if (entries.length > 3 * INDEXED) {
+      place.index = new Map();
+      for (let i = 0; i < entries.length; i += 3) place.index.set(entries[i] as string, i);
+    }
   }
 
   private blockSeq(indent: number): [unknown[], Place] {
     const value: unknown[] = [];
-    const items: Place[] = [];
+    const items: Spot[] = [];
     const place: Place = { at: this.content, items };
     for (;;) {
       let i = this.content + 1;
@@ -293,7 +314,7 @@ class Reader {
           items.push(p);
         } else {
           value.push(null);
-          items.push({ at: dash + 1 });
+          items.push(dash + 1);
         }
       } else if (c === DASH && this.isSeqIndicator(i)) {
         throw GIVE_UP; // `- - x`
@@ -316,14 +337,14 @@ class Reader {
       if (!(d === DASH && this.isSeqIndicator(this.content))) break;
     }
     if (this.indent > indent) throw GIVE_UP;
-    return [value, place];
+    return [trim(value), { at: place.at, items: trim(items) }];
   }
 
   /**
    * A value that fits on the current line, starting at `i`: a flow collection, a quoted or a plain scalar.
    * Returns it with its place and the offset just past it.
    */
-  private inline(i: number, flow: boolean): [unknown, Place, number] {
+  private inline(i: number, flow: boolean): [unknown, Spot, number] {
     const s = this.s;
     const c = s.charCodeAt(i);
     if (c === 91 || c === 123) {
@@ -335,7 +356,7 @@ class Reader {
     if (c === 34 || c === 39) {
       const close = this.quotedEnd(i);
       if (close < 0) throw GIVE_UP;
-      return [this.quoted(i, close), { at: i }, close];
+      return [this.quoted(i, close), i, close];
     }
     if (!this.plainStart(i)) throw GIVE_UP;
     let j = i;
@@ -356,7 +377,7 @@ class Reader {
       last = j + 1;
     }
     if (last === i) throw GIVE_UP;
-    return [plainValue(s.slice(i, last)), { at: i }, last];
+    return [plainValue(s.slice(i, last)), i, last];
   }
 
   private skipSpaces(i: number): number {
@@ -365,11 +386,11 @@ class Reader {
     return j;
   }
 
-  private flowSeq(open: number): [unknown[], Place, number] {
+  private flowSeq(open: number): [unknown[], Spot, number] {
     const value: unknown[] = [];
-    const items: Place[] = [];
+    const items: Spot[] = [];
     let i = this.skipSpaces(open + 1);
-    if (this.s.charCodeAt(i) === 93) return [value, { at: open, items }, i + 1];
+    if (this.s.charCodeAt(i) === 93) return [value, open, i + 1]; // empty: a number, like a scalar
     for (;;) {
       const [v, p, end] = this.inline(i, true);
       i = this.skipSpaces(end);
@@ -377,18 +398,18 @@ class Reader {
       value.push(v);
       items.push(p);
       const c = this.s.charCodeAt(i);
-      if (c === 93) return [value, { at: open, items }, i + 1];
+      if (c === 93) return [trim(value), { at: open, items: trim(items) }, i + 1];
       if (c !== COMMA) throw GIVE_UP;
       i = this.skipSpaces(i + 1);
       if (this.s.charCodeAt(i) === 93 || this.s.charCodeAt(i) === COMMA) throw GIVE_UP;
     }
   }
 
-  private flowMap(open: number): [Record<string, unknown>, Place, number] {
+  private flowMap(open: number): [Record<string, unknown>, Spot, number] {
     const value: Record<string, unknown> = {};
-    const entries = new Map<string, { keyAt: number; value: Place | null }>();
+    const place: Place = { at: open, entries: [] };
     let i = this.skipSpaces(open + 1);
-    if (this.s.charCodeAt(i) === 125) return [value, { at: open, entries }, i + 1];
+    if (this.s.charCodeAt(i) === 125) return [value, open, i + 1]; // empty: a number, like a scalar
     for (;;) {
       const keyAt = i;
       const [k, , end] = this.inline(i, true);
@@ -401,13 +422,14 @@ class Reader {
       const c0 = this.s.charCodeAt(i);
       if (c0 === COMMA || c0 === 125 || c0 === LF || i >= this.end) throw GIVE_UP; // `{ a: }`
       const [v, p, vend] = this.inline(i, true);
-      const previous = entries.get(k);
-      if (previous) this.duplicates.push({ key: k, first: previous.keyAt, second: keyAt });
-      entries.set(k, { keyAt, value: p });
+      this.addEntry(place, k, keyAt, p);
       value[k] = v;
       i = this.skipSpaces(vend);
       const c = this.s.charCodeAt(i);
-      if (c === 125) return [value, { at: open, entries }, i + 1];
+      if (c === 125) {
+        place.entries = trim(place.entries!);
+        return [value, place, i + 1];
+      }
       if (c !== COMMA) throw GIVE_UP;
       i = this.skipSpaces(i + 1);
       if (this.s.charCodeAt(i) === 125 || this.s.charCodeAt(i) === COMMA) throw GIVE_UP;

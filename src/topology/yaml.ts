@@ -9,14 +9,47 @@ export type SpecPath = (string | number)[];
 /** Position of the value at `path` in the file, or of its key when `key` is true. */
 export type Locate = (path: SpecPath, key?: boolean) => SourcePos;
 
-/** Where one value of the file is written: offsets into the text, and the places of what it holds. */
+/**
+ * Where a value of the file is written: the offset of a scalar or of an empty collection, `EMPTY` for a key
+ * without value (its key's offset is used), or the `Place` of a collection. Numbers, not objects, for the
+ * leaves: a 20,000-node file has hundreds of thousands of them.
+ */
+export type Spot = Place | number;
+
+/** A key written without value (`ns0:`): positions fall back to the key. */
+export const EMPTY = -1;
+
+/** Where a collection is written, and where what it holds is. */
 export interface Place {
   at: number;
-  /** A mapping's entries: the offset of each key, and the place of its value (null when the value is empty). */
-  entries?: Map<string, { keyAt: number; value: Place | null }>;
+  /**
+   * A mapping's entries, three slots each: the key, the offset of the key, the spot of its value; in file order,
+   * a key written twice (or merged in, then written) appearing twice: the last one is the value's.
+   */
+  entries?: (string | Spot)[];
   /** A sequence's items. */
-  items?: Place[];
+  items?: Spot[];
+  /** Where each key's last entry starts in `entries`, for mappings of more than `INDEXED` entries. */
+  index?: Map<string, number>;
 }
+
+/** Mappings with more entries than this get an `index`; smaller ones are searched. */
+export const INDEXED = 8;
+
+/** Where in `place.entries` the last entry of `key` starts, or -1. */
+export function entryOf(place: Place, key: string): number {
+  const entries = place.entries;
+  if (!entries) return -1;
+  if (!place.index && entries.length > 3 * INDEXED) {
+    place.index = new Map();
+    for (let i = 0; i < entries.length; i += 3) place.index.set(entries[i] as string, i);
+  }
+  if (place.index) return place.index.get(key) ?? -1;
+  for (let i = entries.length - 3; i >= 0; i -= 3) if (entries[i] === key) return i;
+  return -1;
+}
+
+const spotAt = (spot: Spot) => (typeof spot === 'number' ? spot : spot.at);
 
 /** What the YAML of a topology file holds. */
 export interface YamlRead {
@@ -88,7 +121,7 @@ function walkDocument(
 ): { value: unknown; root: Place } {
   const { isAlias, isMap, isScalar, isSeq } = yamlLib();
   const anchors = new Map<string, Node>();
-  const done = new Map<Node, { value: unknown; place: Place; size: number }>();
+  const done = new Map<Node, { value: unknown; place: Spot; size: number }>();
   const active = new Set<Node>();
   let written = 0;
   let expanded = 0;
@@ -104,7 +137,7 @@ function walkDocument(
   };
   const at = (node: { range?: [number, number, number] | null } | null | undefined) => node?.range?.[0] ?? 0;
 
-  const convert = (node: unknown): { value: unknown; place: Place; size: number } => {
+  const convert = (node: unknown): { value: unknown; place: Spot; size: number } => {
     if (isAlias(node)) {
       const target = anchors.get(node.source);
       const here = at(node);
@@ -118,18 +151,19 @@ function walkDocument(
       }
       const d = done.get(target)!;
       grow(here, d.size);
-      const place: Place = { at: here, entries: d.place.entries, items: d.place.items };
+      // The alias's own offset, and what the anchored value holds.
+      const place: Spot = typeof d.place === 'number' ? here : { ...d.place, at: here };
       return { value: d.value, place, size: d.size };
     }
     const n = node as Node | null;
     written++;
     if (n?.anchor) anchors.set(n.anchor, n);
     if (n) active.add(n);
-    let result: { value: unknown; place: Place; size: number };
+    let result: { value: unknown; place: Spot; size: number };
     if (isMap(n)) result = convertMap(n);
     else if (isSeq(n)) {
       const value: unknown[] = [];
-      const items: Place[] = [];
+      const items: Spot[] = [];
       let size = 1;
       for (const item of n.items) {
         const r = convert(item);
@@ -137,8 +171,8 @@ function walkDocument(
         items.push(r.place);
         size += r.size;
       }
-      result = { value, place: { at: at(n), items }, size };
-    } else result = { value: isScalar(n) ? n.value : null, place: { at: at(n) }, size: 1 };
+      result = { value, place: items.length > 0 ? { at: at(n), items } : at(n), size };
+    } else result = { value: isScalar(n) ? n.value : null, place: at(n), size: 1 };
     if (n) active.delete(n);
     if (n?.anchor) done.set(n, result);
     return result;
@@ -146,26 +180,29 @@ function walkDocument(
 
   const convertMap = (map: Node & { items: { key: unknown; value: unknown }[] }) => {
     const value: Record<string, unknown> = {};
-    const entries = new Map<string, { keyAt: number; value: Place | null }>();
-    const explicit = new Set<string>(); // keys written here, not merged in
+    const entries: (string | Spot)[] = [];
+    const explicit = new Map<string, number>(); // offsets of the keys written here, not merged in
     let size = 1;
     for (const pair of map.items) {
       const keyAt = at(pair.key as Node);
       if (isMergeKey(pair.key)) {
         const r = convert(pair.value);
-        const sources: [Place, unknown][] = isSeq(pair.value)
-          ? (r.place.items ?? []).map((p, i) => [p, (r.value as unknown[])[i]])
-          : [[r.place, r.value]];
+        const sources: [Spot, unknown][] =
+          isSeq(pair.value) && typeof r.place !== 'number'
+            ? (r.place.items ?? []).map((p, i) => [p, (r.value as unknown[])[i]])
+            : [[r.place, r.value]];
         let copied = 0;
         for (const [place, source] of sources) {
-          if (!place.entries || source === null || typeof source !== 'object' || Array.isArray(source)) {
-            fail(place.at, `'<<' merges mappings into a mapping; this is not a mapping`);
+          if (source === null || typeof source !== 'object' || Array.isArray(source)) {
+            fail(spotAt(place), `'<<' merges mappings into a mapping; this is not a mapping`);
             continue;
           }
-          for (const [k, entry] of place.entries) {
+          const from = typeof place === 'number' ? [] : (place.entries ?? []);
+          for (let i = 0; i < from.length; i += 3) {
+            const k = from[i] as string;
             if (Object.hasOwn(value, k)) continue;
             value[k] = (source as Record<string, unknown>)[k];
-            entries.set(k, entry);
+            entries.push(k, from[i + 1], from[i + 2]);
             copied++;
           }
         }
@@ -185,19 +222,19 @@ function walkDocument(
         continue;
       }
       const r = convert(pair.value);
-      const previous = explicit.has(key) ? entries.get(key) : undefined;
-      if (previous) fail(keyAt, twice(key, lineOf(previous.keyAt)));
-      explicit.add(key);
+      const previous = explicit.get(key);
+      if (previous !== undefined) fail(keyAt, twice(key, lineOf(previous)));
+      explicit.set(key, keyAt);
       const range = (pair.value as Node | null)?.range;
-      entries.set(key, { keyAt, value: range && range[0] < range[1] ? r.place : null });
+      entries.push(key, keyAt, range && range[0] < range[1] ? r.place : EMPTY);
       value[key] = r.value;
       size += r.size;
     }
-    return { value, place: { at: at(map), entries }, size };
+    return { value, place: entries.length > 0 ? { at: at(map), entries } : at(map), size };
   };
 
   const { value, place } = convert(doc.contents);
-  return { value, root: place };
+  return { value, root: typeof place === 'number' ? { at: place } : place };
 }
 
 /**
@@ -244,20 +281,25 @@ export function readYaml(text: string, file: string, opts: { fast?: boolean } = 
   }
 
   const locate: Locate = (path, key = false) => {
-    let current: Place | null = root;
+    let current: Spot = root;
     let offset = root.at;
     let keyAt = -1;
     let found = true;
     for (const seg of path) {
-      const entry: { keyAt: number; value: Place | null } | undefined = current?.entries?.get(String(seg));
-      if (entry) {
-        keyAt = entry.keyAt;
-        current = entry.value;
-        offset = entry.value?.at ?? entry.keyAt;
-      } else if (typeof seg === 'number' && current?.items?.[seg]) {
+      const e = typeof current === 'number' ? -1 : entryOf(current, String(seg));
+      if (e >= 0) {
+        const entries = (current as Place).entries!;
+        keyAt = entries[e + 1] as number;
+        current = entries[e + 2] as Spot;
+        offset = current === EMPTY ? keyAt : spotAt(current);
+      } else if (
+        typeof seg === 'number' &&
+        typeof current !== 'number' &&
+        current.items?.[seg] !== undefined
+      ) {
         keyAt = -1;
         current = current.items[seg];
-        offset = current.at;
+        offset = spotAt(current);
       } else {
         found = false;
         break;
