@@ -14,7 +14,7 @@ interface Device {
 
 /** The segment each interface (or bridge node, for its br0) is on, for gateways written as node names. */
 interface Where {
-  segmentOf: Map<Holder, number>;
+  segmentOf(h: Holder): number | undefined;
 }
 
 function devicesOf(node: ResolvedNode): Device[] {
@@ -51,11 +51,21 @@ const hostLen = (f: Family) => (f === 4 ? 32 : 128);
  * and table).
  */
 export function resolveRoutes(ctx: Context, lab: ResolvedLab, segments: Segment[]): void {
-  const where: Where = { segmentOf: new Map() };
-  segments.forEach((seg, s) => {
-    for (const m of seg.members) where.segmentOf.set(m, s);
-    for (const b of seg.bridges) where.segmentOf.set(ctx.nodes.get(b)!, s);
-  });
+  // Built on the first gateway written as a name: most files have none.
+  let index: Map<Holder, number> | undefined;
+  const where: Where = {
+    segmentOf(h) {
+      if (!index) {
+        const built = new Map<Holder, number>();
+        segments.forEach((seg, s) => {
+          for (const m of seg.members) built.set(m, s);
+          for (const b of seg.bridges) built.set(ctx.nodes.get(b)!, s);
+        });
+        index = built;
+      }
+      return index.get(h);
+    },
+  };
   for (const node of lab.nodes) {
     const written = ctx.specNodes.get(node.name)?.routes ?? [];
     const resolved = written.map((r, i) => resolveRoute(ctx, where, node, r, i));
@@ -89,7 +99,7 @@ function gatewaysOf(
     );
   }
   const own = new Set(
-    [...node.interfaces, node].map((h) => where.segmentOf.get(h)).filter((s) => s !== undefined),
+    [...node.interfaces, node].map((h) => where.segmentOf(h)).filter((s) => s !== undefined),
   );
   const candidates = gatewayInterfaces(peer);
   let chosen: (typeof candidates)[number] | undefined;
@@ -101,15 +111,15 @@ function gatewaysOf(
         `goes via '${via}', but node '${peerName}' has no interface '${ifaceName}'${didYouMean(ifaceName, names)}`,
       );
     }
-    if (!own.has(where.segmentOf.get(chosen.holder)!)) {
+    if (!own.has(where.segmentOf(chosen.holder)!)) {
       if (ctx.partial) return undefined;
       return fail(
         `goes via '${via}', which is on no link or LAN of node '${node.name}': a gateway is a neighbour`,
       );
     }
   } else {
-    const shared = candidates.filter((c) => own.has(where.segmentOf.get(c.holder)!));
-    const segs = new Set(shared.map((c) => where.segmentOf.get(c.holder)));
+    const shared = candidates.filter((c) => own.has(where.segmentOf(c.holder)!));
+    const segs = new Set(shared.map((c) => where.segmentOf(c.holder)));
     if (segs.size === 0) {
       if (ctx.partial) return undefined;
       return fail(`goes via '${via}', but node '${node.name}' shares no link or LAN with '${peerName}'`);
