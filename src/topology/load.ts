@@ -138,7 +138,8 @@ function explainIssue(issue: Issue, base: SpecPath): PathProblem[] {
       let hint = typeof input === 'string' ? didYouMean(input, issue.values.map(String)) : '';
       if (hint === '' && path.at(-1) === 'kind' && typeof input === 'string' && CONTAINERLAB_KIND.test(input))
         hint = `: '${input}' is a containerlab kind that runs a container image, and nslab runs no containers`;
-      return at(`${subject(path)} must be one of ${values.join(', ')}, not ${valueName(input)}${hint}`);
+      const allowed = values.length === 1 ? values[0] : `one of ${values.join(', ')}`;
+      return at(`${subject(path)} must be ${allowed}, not ${valueName(input)}${hint}`);
     }
     case 'too_small':
     case 'too_big': {

@@ -139,8 +139,9 @@ function prune(
   if ((second === 'defaults' || second === 'kinds') && isObject(topology[second])) {
     const holder = topology[second] as Json;
     if (third === undefined) delete topology[second];
-    else if (second === 'defaults' && path.length > 3 && isObject(holder[String(third)])) {
-      delete (holder[String(third)] as Json)[String(path[3])]; // one sysctl of the defaults
+    else if (path.length > 3 && isObject(holder[String(third)])) {
+      // One setting of a kind, or one sysctl of the defaults; the kind itself stays, for its own problems.
+      delete (holder[String(third)] as Json)[String(path[3])];
     } else delete holder[String(third)];
     return 'shaping';
   }

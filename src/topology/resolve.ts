@@ -72,6 +72,14 @@ export function resolveLab(
     ghosts: opts.ghosts ?? new Set(),
     partial: opts.partial ?? false,
   };
+  for (const kind of ctx.kinds.keys()) {
+    if (kind === 'netns' || kind === 'linux' || kind === 'bridge') continue;
+    ctx.fail(
+      ['topology', 'kinds', kind],
+      `kind '${kind}' of topology.kinds is not a kind nslab has: 'netns' and 'linux' (a namespace) and 'bridge'; containerlab's other kinds are container images, and nslab runs no containers`,
+      true,
+    );
+  }
   for (const [name, n] of ctx.specNodes) ctx.nodes.set(name, resolveNode(ctx, name, n));
   const links = (spec.topology.links ?? []).map((link, i) => resolveLink(ctx, link, i));
   const lab: ResolvedLab = {

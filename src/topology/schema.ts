@@ -270,12 +270,6 @@ const defaults = z
     'Values every node and link gets unless it sets its own; never applied to the host node. Addresses are added only in the families the file writes (IPv4 when it writes none), and in those whose pool is set.',
   );
 
-/** Why `text` cannot name a kind under `topology.kinds`, or undefined when it can. */
-function kindNameProblem(text: string): string | undefined {
-  if (text === 'netns' || text === 'linux' || text === 'bridge') return undefined;
-  return `is not a kind nslab has: 'netns' and 'linux' (a namespace) and 'bridge'; containerlab's other kinds are container images, and nslab runs no containers`;
-}
-
 const kindDefaults = z
   .strictObject({ sysctls: sysctls.optional(), exec: exec.optional(), routing: routing.optional() })
   .describe('Values every node of this kind gets unless it sets its own (they win over topology.defaults).');
@@ -289,7 +283,13 @@ export const topologySchema = z.strictObject({
   expect: z.array(expectation).optional(),
   topology: z.strictObject({
     defaults: defaults.optional(),
-    kinds: z.record(checked(kindNameProblem), kindDefaults.nullable()).optional(),
+    // Any name here, so that the settings of a kind nslab lacks are checked too; the resolver refuses the name.
+    kinds: z
+      .record(z.string(), kindDefaults.nullable())
+      .optional()
+      .describe(
+        "Defaults per kind ('netns', 'linux', 'bridge'), as containerlab's kinds: node > kind > defaults.",
+      ),
     nodes: z.record(name, node.nullable()),
     links: z.array(link).optional(),
   }),
