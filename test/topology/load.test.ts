@@ -495,7 +495,7 @@ describe('parseTopology rejects bad files with every problem at its place', () =
   });
 
   it('reports every problem of a file at once, in file order', () => {
-    // Schema problems come first (the rest cannot be checked on a malformed file)...
+    // Schema problems, with what else is wrong in the rest of the file (here nothing)...
     assert.deepEqual(
       problems(
         lab({ ns0: '      rotues: []', links: '    - endpoints: ["ns0:e0", "ns1:e0"]\n      mtu: x\n' }),
