@@ -122,6 +122,9 @@ function parseIPv6(s: string, from: number, to: number): bigint | undefined {
   return value;
 }
 
+/** Four-part decimal, no leading zeros: a regular expression runs natively, where a loop is interpreted at first. */
+const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
 function parseAddress(text: string): Address | null {
   const known = addresses.get(text);
   if (known !== undefined) return known;
@@ -129,9 +132,9 @@ function parseAddress(text: string): Address | null {
   if (text.includes(':')) {
     const v = parseIPv6(text, 0, text.length);
     if (v !== undefined) parsed = { family: 6, value: v };
-  } else {
-    const v = parseIPv4(text, 0, text.length);
-    if (v >= 0) parsed = { family: 4, value: BigInt(v) };
+  } else if (IPV4.test(text)) {
+    const [a, b, c, d] = text.split('.');
+    parsed = { family: 4, value: BigInt(((+a * 256 + +b) * 256 + +c) * 256 + +d) };
   }
   return remember(addresses, text, parsed);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isAddress, parseCidr } from './ip.js';
+import { cidrOf, isAddress } from './ip.js';
 import {
   interfaceNameProblem,
   labNameProblem,
@@ -70,7 +70,7 @@ export const CONTAINER_KEYS: ReadonlySet<string> = new Set([
 
 /** Why `text` cannot be an interface address of the given family (`10.0.0.1/24`), or undefined when it can. */
 function interfaceCidrProblem(text: string, family: 4 | 6): string | undefined {
-  const c = text.includes('/') ? parseCidr(text) : undefined;
+  const c = text.includes('/') ? cidrOf(text) : undefined;
   if (c?.family === family) return undefined;
   const example = family === 4 ? '10.0.0.1/24' : '2001:db8::1/64';
   return `must be an IPv${family} address with a prefix length (like ${example}), not '${text}'`;
@@ -79,7 +79,7 @@ function interfaceCidrProblem(text: string, family: 4 | 6): string | undefined {
 /** Why `text` cannot be an address pool of the given family (or `none`), or undefined when it can. */
 function poolProblem(text: string, family: 4 | 6): string | undefined {
   if (text === 'none') return undefined;
-  const c = text.includes('/') ? parseCidr(text) : undefined;
+  const c = text.includes('/') ? cidrOf(text) : undefined;
   const maxLen = family === 4 ? 30 : 64;
   if (c?.family === family && c.prefixLen <= maxLen && c.network === `${c.address}/${c.prefixLen}`) return;
   const example = family === 4 ? '10.200.0.0/16' : 'fd00:200::/48';
@@ -141,7 +141,7 @@ const looksLikeAddress = (s: string) => /^[\d.]+$/.test(s) || s.includes(':');
 /** Why `text` cannot be a route destination, or undefined when it can. */
 function dstProblem(text: string): string | undefined {
   if (text === 'default') return undefined;
-  if (text.includes('/') ? parseCidr(text) : !looksLikeAddress(text) && NAME_PATTERN.test(text))
+  if (text.includes('/') ? cidrOf(text) : !looksLikeAddress(text) && NAME_PATTERN.test(text))
     return undefined;
   const host = isAddress(text) ? ` (one address is ${text}/${text.includes(':') ? 128 : 32})` : '';
   return `must be a network like 10.1.20.0/24, 'default' or a node name, not '${text}'${host}`;

@@ -48,6 +48,11 @@ export function plainValue(s: string): unknown {
 }
 
 const MAX_DEPTH = 64;
+/** The rest of a one-line quoted scalar after its opening quote, closing quote included. */
+const DOUBLE_QUOTED = /[^"\\\n]*"/y;
+const SINGLE_QUOTED = /(?:[^'\n]|'')*'/y;
+const BLOCK_PLAIN = /(?:[^\n: #]| (?!#)|:(?=[^ \n])|(?<! )#)*/y;
+const FLOW_PLAIN = /(?:[^\n: #,[\]{}]| (?!#)|:(?=[^ \n,[\]{}])|(?<! )#)*/y;
 const SPACE = 32;
 const HASH = 35;
 const COLON = 58;
@@ -169,18 +174,10 @@ class Reader {
       j = this.quotedEnd(i);
       if (j < 0) return -1;
     } else {
-      j = i;
-      for (;;) {
-        if (j >= this.end) return -1;
-        const d = s.charCodeAt(j);
-        if (d === LF) return -1;
-        if (d === COLON) {
-          const e = s.charCodeAt(j + 1);
-          if (j + 1 >= this.end || e === SPACE || e === LF) return j > i ? j : -1;
-        }
-        if (d === HASH && s.charCodeAt(j - 1) === SPACE) return -1;
-        j++;
-      }
+      // A key is a plain scalar followed by `: `: the run stops at that ':' or before what ends the line.
+      BLOCK_PLAIN.lastIndex = i;
+      j = i + BLOCK_PLAIN.exec(s)![0].length;
+      if (j === i) return -1;
     }
     const e = s.charCodeAt(j + 1);
     return s.charCodeAt(j) === COLON && (j + 1 >= this.end || e === SPACE || e === LF) ? j : -1;
@@ -188,21 +185,10 @@ class Reader {
 
   /** Offset just past the closing quote of the one-line quoted scalar at `i`, or -1. */
   private quotedEnd(i: number): number {
-    const s = this.s;
-    const q = s.charCodeAt(i);
-    for (let j = i + 1; j < this.end; j++) {
-      const d = s.charCodeAt(j);
-      if (d === LF) return -1;
-      if (d === 92 && q === 34) return -1; // escapes: left to the yaml library
-      if (d === q) {
-        if (q === 39 && s.charCodeAt(j + 1) === 39) {
-          j++;
-          continue;
-        }
-        return j + 1;
-      }
-    }
-    return -1;
+    // Escapes (a backslash in double quotes) are left to the yaml library.
+    const body = this.s.charCodeAt(i) === 34 ? DOUBLE_QUOTED : SINGLE_QUOTED;
+    body.lastIndex = i + 1;
+    return body.exec(this.s) ? body.lastIndex : -1;
   }
 
   private key(i: number, colon: number): string {
@@ -359,23 +345,15 @@ class Reader {
       return [this.quoted(i, close), i, close];
     }
     if (!this.plainStart(i)) throw GIVE_UP;
-    let j = i;
-    let last = i; // just past the last non-space character
-    for (; j < this.end; j++) {
-      const d = s.charCodeAt(j);
-      if (d === LF) break;
-      if (d === SPACE) continue;
-      if (d === HASH && s.charCodeAt(j - 1) === SPACE) break;
-      if (d === COLON) {
-        const e = s.charCodeAt(j + 1);
-        if (j + 1 >= this.end || e === SPACE || e === LF || (flow && isFlowIndicator(e))) {
-          if (flow) break; // the key of a flow mapping entry
-          throw GIVE_UP; // `a: b: c`
-        }
-      }
-      if (flow && isFlowIndicator(d)) break;
-      last = j + 1;
-    }
+    // The run of characters a plain scalar may hold, matched natively (a loop over characters is interpreted
+    // on a command's first, cold run): not a line break; a space unless a comment follows; a '#' unless after a
+    // space; a ':' unless a space, a line break or the end (or, in flow, a flow indicator) follows.
+    const run = flow ? FLOW_PLAIN : BLOCK_PLAIN;
+    run.lastIndex = i;
+    const j = i + run.exec(s)![0].length;
+    if (!flow && s.charCodeAt(j) === COLON) throw GIVE_UP; // `a: b: c`
+    let last = j; // just past the last non-space character
+    while (last > i && s.charCodeAt(last - 1) === SPACE) last--;
     if (last === i) throw GIVE_UP;
     return [plainValue(s.slice(i, last)), i, last];
   }
