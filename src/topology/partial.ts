@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { ResolveOptions } from './context.js';
+import { didYouMean } from './errors.js';
 import { type TopologyFile, topologySchema } from './schema.js';
 import type { SpecPath } from './yaml.js';
 
@@ -9,7 +10,17 @@ type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Keys of a node or link whose removal changes which interfaces or addresses the lab has. */
-const SHAPING = new Set(['kind', 'ipv4', 'ipv6', 'endpoints', 'ipv4-pool', 'ipv6-pool']);
+const SHAPING = new Set([
+  'kind',
+  'ipv4',
+  'ipv6',
+  'endpoints',
+  'interface',
+  'ipv4-pool',
+  'ipv6-pool',
+  'links',
+  'nodes',
+]);
 
 /**
  * What is left of a file the schema refused once the parts it refused are taken out, for the resolver to find
@@ -34,10 +45,13 @@ export function pruneInvalid(
     for (const issue of current) {
       const paths: SpecPath[] =
         issue.code === 'unrecognized_keys'
-          ? issue.keys.map((k) => [...issue.path.map(String), k])
+          ? issue.keys.map((k) => [...issue.path.map((p) => (typeof p === 'number' ? p : String(p))), k])
           : [issue.path.map((p) => (typeof p === 'number' ? p : String(p)))];
       for (const path of paths) {
-        const r = prune(value, path, issue.code === 'invalid_key', ghosts, drops);
+        const r =
+          issue.code === 'unrecognized_keys'
+            ? dropKey(value, path, drops)
+            : prune(value, path, issue.code === 'invalid_key', ghosts, drops);
         if (r === 'stop') return undefined;
         if (r === 'shaping') partial = true;
       }
@@ -49,6 +63,36 @@ export function pruneInvalid(
     current = parsed.error.issues;
   }
   return undefined;
+}
+
+/**
+ * Takes out a key the schema does not know. It may be a misspelt key that matters (`ipvv4`, `gw`): a route or an
+ * expectation with one goes whole; elsewhere the key goes, and what is left is `partial` when the key is close to
+ * one that makes interfaces or addresses (it may have held them).
+ */
+function dropKey(
+  root: Json,
+  path: SpecPath,
+  drops: { list: unknown[]; index: number }[],
+): 'shaping' | 'done' {
+  const [top, second, third, fourth, fifth] = path;
+  const nodes = isObject(root.topology) ? root.topology.nodes : undefined;
+  const node = isObject(nodes) ? nodes[String(third)] : undefined;
+  if (top === 'topology' && second === 'nodes' && fourth === 'routes' && typeof fifth === 'number') {
+    if (isObject(node) && Array.isArray(node.routes)) drops.push({ list: node.routes, index: fifth });
+    return 'done';
+  }
+  if (top === 'expect' && typeof second === 'number' && Array.isArray(root.expect)) {
+    drops.push({ list: root.expect, index: second });
+    return 'done';
+  }
+  let holder: unknown = root;
+  for (const seg of path.slice(0, -1))
+    holder = (holder as Record<string | number, unknown> | undefined)?.[seg];
+  const key = String(path.at(-1));
+  if (isObject(holder)) delete holder[key];
+  // Only a key that looks like one that makes interfaces or addresses (`ipvv4`) leaves the rest partial.
+  return top === 'topology' && didYouMean(key, SHAPING) !== '' ? 'shaping' : 'done';
 }
 
 /** Takes out the part of `root` at `path`: 'stop' when the file cannot be resolved without it. */

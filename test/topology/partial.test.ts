@@ -62,6 +62,28 @@ describe('every problem at once', () => {
     );
   });
 
+  it('an unknown key takes out only itself: its link stays, and the gateway on it is fine', () => {
+    assert.deepEqual(
+      problemsOf(
+        labText({
+          nodes: ['a: { routes: [{ dst: 10.9.0.0/16, via: 10.0.0.2 }] }', 'b'],
+          links: ['a:e0 b:e0 ipv4: [10.0.0.1/24, 10.0.0.2/24]'],
+        }).replace('ipv4: [10.0.0.1/24, 10.0.0.2/24]', 'ipv4: [10.0.0.1/24, 10.0.0.2/24]\n      mut: 1400'),
+      ),
+      ["9:7: unknown key 'mut' in link 1 (did you mean 'mtu'?)"],
+    );
+    // A misspelt ipv4 held the addresses the gateway is on: the gateway is not checked without them.
+    assert.deepEqual(
+      problemsOf(
+        labText({
+          nodes: ['a: { routes: [{ dst: 10.9.0.0/16, via: 10.0.0.2 }] }', 'b'],
+          links: ['a:e0 b:e0 ipvv4: [10.0.0.1/24, 10.0.0.2/24]'],
+        }),
+      ),
+      ["8:7: unknown key 'ipvv4' in link 1 (did you mean 'ipv4'?)"],
+    );
+  });
+
   it('YAML that cannot be read stops there: its problems alone', () => {
     assert.deepEqual(problemsOf('name: t\ntopology:\n  nodes: [a\n'), [
       '4:1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]',
