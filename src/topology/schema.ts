@@ -295,6 +295,46 @@ export const topologySchema = z.strictObject({
   }),
 });
 
+/**
+ * True when what `schema` returns for a valid value is that value, unchanged: no default, transform, pipe, catch
+ * or coercion anywhere in it (refinements only check).
+ */
+export function keepsValues(schema: z.ZodType): boolean {
+  type Def = Record<string, unknown> & { type: string; coerce?: boolean };
+  const seen = new Set<unknown>();
+  const pure = (s: unknown): boolean => {
+    if (seen.has(s)) return true;
+    seen.add(s);
+    const def = (s as { _zod: { def: Def } })._zod.def;
+    if (
+      ['default', 'prefault', 'catch', 'pipe', 'transform', 'lazy', 'promise'].includes(def.type) ||
+      def.coerce
+    )
+      return false;
+    const inner = [
+      def.innerType,
+      def.element,
+      def.keyType,
+      def.valueType,
+      ...((def.options as unknown[]) ?? []),
+    ];
+    if (def.shape) inner.push(...Object.values(def.shape as Record<string, unknown>));
+    return inner.every((x) => x === undefined || pure(x));
+  };
+  return pure(schema);
+}
+
+let topologyKeepsValues: boolean | undefined;
+
+/**
+ * `keepsValues(topologySchema)`, computed once: a value known to be valid then needs no second pass to be typed,
+ * and a default added to the schema later turns this off by itself.
+ */
+export function schemaKeepsValues(): boolean {
+  topologyKeepsValues ??= keepsValues(topologySchema);
+  return topologyKeepsValues;
+}
+
 /** A topology file as written, after schema validation (nothing resolved yet). */
 export type TopologyFile = z.infer<typeof topologySchema>;
 export type TopologyNodeSpec = z.infer<typeof node>;
