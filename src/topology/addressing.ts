@@ -1,4 +1,5 @@
-import { addressToBigInt, bigIntToAddress, parseCidr } from './ip.js';
+import { type Context, FAMILIES, FAMILY_KEY, type Family } from './context.js';
+import { addressToBigInt, bigIntToAddress, isDefaultPrefix, parseCidr } from './ip.js';
 import type { Segment } from './segments.js';
 
 /**
@@ -8,6 +9,9 @@ import type { Segment } from './segments.js';
  */
 export const DEFAULT_IPV4_POOL = '10.200.0.0/16';
 
+/** Where IPv6 addresses left out of a file come from, in a file that writes IPv6 addresses: a /64 per segment. */
+export const DEFAULT_IPV6_POOL = 'fd00:200::/48';
+
 /**
  * Hands out aligned blocks of a pool, in order, skipping every block that overlaps a reserved prefix.
  * Returns the first address of a block of the given prefix length, or undefined when the pool is full.
@@ -16,22 +20,29 @@ export function poolAllocator(pool: string, reserved: string[]): (prefixLen: num
   const p = parseCidr(pool)!;
   const bits = p.family === 4 ? 32 : 128;
   const end = addressToBigInt(p.address) + (1n << BigInt(bits - p.prefixLen));
+  // Sorted by start: the cursor only moves up, so the reserved blocks behind it are passed once.
   const taken = reserved
     .map(parseCidr)
     .filter((c) => c?.family === p.family)
     .map((c) => {
       const start = addressToBigInt(c!.network.split('/')[0]);
       return [start, start + (1n << BigInt(bits - c!.prefixLen))] as const;
-    });
+    })
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  let passed = 0;
   let cursor = addressToBigInt(p.address);
   return (prefixLen) => {
     const size = 1n << BigInt(bits - prefixLen);
     for (;;) {
       cursor = ((cursor + size - 1n) / size) * size;
       if (cursor + size > end) return undefined;
-      const clash = taken.find(([s, e]) => s < cursor + size && cursor < e);
-      if (!clash) break;
-      cursor = clash[1];
+      while (passed < taken.length && taken[passed][1] <= cursor) passed++;
+      let clash: bigint | undefined;
+      for (let i = passed; i < taken.length && taken[i][0] < cursor + size; i++) {
+        if (taken[i][1] > cursor && (clash === undefined || taken[i][1] > clash)) clash = taken[i][1];
+      }
+      if (clash === undefined) break;
+      cursor = clash;
     }
     cursor += size;
     return cursor - size;
@@ -42,7 +53,7 @@ export interface AutoAddressing {
   family: 4 | 6;
   pool: string;
   /** Prefixes already in use (addresses written in the file, route destinations); never handed out. */
-  reserved: string[];
+  reserved: () => string[];
   /** True when the segment has addresses of this family written, or was told to have none (`ipv4: []`). */
   written: (segment: Segment) => boolean;
 }
@@ -54,10 +65,12 @@ export interface AutoAddressing {
  * the same addresses. Marks the interfaces `autoAddressed`. Returns the segments for which the pool had no room.
  */
 export function assignAddresses(segments: Segment[], opts: AutoAddressing): Segment[] {
-  const next = poolAllocator(opts.pool, opts.reserved);
+  let allocator: ReturnType<typeof poolAllocator> | undefined;
   const full: Segment[] = [];
   for (const seg of segments) {
     if (seg.members.length === 0 || opts.written(seg)) continue;
+    allocator ??= poolAllocator(opts.pool, opts.reserved());
+    const next = allocator;
     const len = opts.family === 6 ? 64 : Math.min(30, 32 - Math.ceil(Math.log2(seg.members.length + 2)));
     const base = next(len);
     if (base === undefined) {
@@ -71,4 +84,42 @@ export function assignAddresses(segments: Segment[], opts: AutoAddressing): Segm
     });
   }
   return full;
+}
+
+/**
+ * Allocates addresses to the segments that have none of a family written, avoiding every prefix the file uses
+ * (addresses, route destinations other than the default). The families allocated: those the file writes
+ * addresses of, or IPv4 alone when it writes none; plus any family whose pool `topology.defaults` sets, and never
+ * one whose pool is `none`. So an IPv6-only file gets no IPv4.
+ */
+export function autoAddress(ctx: Context, segments: Segment[]): void {
+  let reservedList: string[] | undefined;
+  // Only when some segment needs addresses: a file that writes all of them never pays for the list.
+  const reserved = () => {
+    reservedList ??= [
+      ...ctx.written.map((a) => a.parsed.network),
+      ...[...ctx.specNodes.values()].flatMap((n) =>
+        (n.routes ?? []).map((r) => r.dst).filter((dst) => dst.includes('/') && !isDefaultPrefix(dst)),
+      ),
+    ];
+    return reservedList;
+  };
+  const writtenFamilies = new Set<Family>(ctx.written.map((a) => a.parsed.family));
+  for (const family of FAMILIES) {
+    const k = FAMILY_KEY[family];
+    const given = ctx.defaults[`${k}-pool`];
+    if (given === 'none') continue;
+    const wanted = writtenFamilies.size === 0 ? family === 4 : writtenFamilies.has(family);
+    if (given === undefined && !wanted) continue;
+    const pool = given ?? (family === 4 ? DEFAULT_IPV4_POOL : DEFAULT_IPV6_POOL);
+    const written = (seg: Segment) =>
+      seg.links.some((l) => ctx.writtenLinks[family].has(l)) ||
+      seg.bridges.some((b) => ctx.specNodes.get(b)?.[k] !== undefined);
+    for (const seg of assignAddresses(segments, { family, pool, reserved, written })) {
+      if (ctx.partial) continue; // what was left out of the file may be what fills the pool
+      const where =
+        given !== undefined ? ['topology', 'defaults', `${k}-pool`] : ['topology', 'links', seg.links[0]];
+      ctx.fail(where, `the ${k} pool ${pool} has no room left for the addresses of link ${seg.links[0] + 1}`);
+    }
+  }
 }

@@ -1,111 +1,91 @@
-import { readFile } from 'node:fs/promises';
-import {
-  isAlias,
-  isMap,
-  isScalar,
-  isSeq,
-  LineCounter,
-  type Node,
-  type Pair,
-  parseDocument,
-  type YAMLMap,
-} from 'yaml';
 import type { z } from 'zod';
-import { NslabError } from '../sys/errors.js';
 import { didYouMean, type Problem, TopologyError } from './errors.js';
-import { type Locate, resolveTopology, type SpecPath } from './resolve.js';
-import { topologySchema } from './schema.js';
+import { shortName } from './names.js';
+import { pruneInvalid } from './partial.js';
+import { readTopologyFileSync } from './read.js';
+import { resolveLab, type SpecPath } from './resolve.js';
+import { CONTAINER_KEYS, topologySchema } from './schema.js';
 import type { ResolvedLab } from './types.js';
+import { readYaml } from './yaml.js';
 
 /**
- * Reads and resolves a topology file (`*.nslab.yml`).
- * @throws TopologyError (exit code 2) listing every problem of the file with its `file:line:col`.
+ * Reads and resolves a topology file (`*.nslab.yml`). Only a regular file of at most 64 MB is read
+ * (see `readTopologyFileSync`).
+ * @throws TopologyError (exit code 2) listing every problem of the file with its `file:line:col`; NslabError (exit
+ * code 2) when the file cannot be read.
  */
 export async function loadTopology(path: string): Promise<ResolvedLab> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new NslabError(`cannot read topology file ${path}: ${(err as Error).message}`, 2, { cause: err });
-  }
-  return parseTopology(text, path);
+  return parseTopology(readTopologyFileSync(path), path);
 }
 
 /**
  * Parses, validates and resolves the text of a topology file. `file` names it in positions and in
  * `ResolvedLab.file` (left out for the default `<inline>`).
- * @throws TopologyError listing every problem: YAML syntax first; then schema problems (unknown keys with a
- * suggestion, wrong types, bad addresses and names); when the schema holds, the problems of the lab itself.
+ * @throws TopologyError listing every problem: YAML syntax and alias errors alone (nothing else can be read);
+ * otherwise, all at once, keys written twice, schema problems (unknown keys with a suggestion, wrong types, bad
+ * addresses and names) and the problems of the lab itself, found on what is left of the file without the parts
+ * the schema refused (see `pruneInvalid`).
  */
 export function parseTopology(text: string, file = '<inline>'): ResolvedLab {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, merge: true, prettyErrors: false });
-  const posAt = (offset: number) => ({ file, ...lineCounter.linePos(offset) });
-  if (doc.errors.length > 0) {
-    throw new TopologyError(
-      doc.errors.map((e) => ({
-        pos: posAt(e.pos[0]),
-        message: `YAML syntax error: ${yamlMessage(e.message)}`,
-      })),
-    );
+  const yaml = readYaml(text, file);
+  if (yaml.value === undefined) throw new TopologyError(sorted(yaml.problems));
+  const problems = [...yaml.problems];
+  const labFile = file === '<inline>' ? undefined : file;
+  const parsed = topologySchema.safeParse(yaml.value, { reportInput: true });
+  if (parsed.success) {
+    const { lab, problems: more } = resolveLab(parsed.data, yaml.locate, labFile);
+    if (problems.length === 0 && more.length === 0) return lab;
+    throw new TopologyError(sorted([...problems, ...more]));
   }
-
-  // Pairs of each mapping by key, built on first use: big labs locate thousands of nodes.
-  const pairs = new WeakMap<YAMLMap, Map<string, Pair<Node, Node | null>>>();
-  const pairOf = (map: YAMLMap, key: string) => {
-    let byKey = pairs.get(map);
-    if (!byKey) {
-      byKey = new Map(
-        map.items.map((p) => [String(isScalar(p.key) ? p.key.value : p.key), p as Pair<Node, Node | null>]),
-      );
-      pairs.set(map, byKey);
-    }
-    return byKey.get(key);
-  };
-
-  /** Position of the YAML node at `path`, or of the deepest node on the way when the path goes further. */
-  const locate: Locate = (path, key = false) => {
-    let node: unknown = doc.contents;
-    let keyNode: Node | undefined;
-    let found = true;
-    for (const seg of path) {
-      if (isAlias(node)) node = node.resolve(doc);
-      if (isMap(node)) {
-        const pair = pairOf(node, String(seg));
-        if (!pair) {
-          found = false;
-          break;
-        }
-        keyNode = pair.key;
-        node = pair.value?.range && pair.value.range[0] < pair.value.range[1] ? pair.value : pair.key;
-      } else if (isSeq(node) && typeof seg === 'number' && node.items[seg]) {
-        keyNode = undefined;
-        node = node.items[seg];
-      } else {
-        found = false;
-        break;
-      }
-    }
-    const target = key && found && keyNode ? keyNode : (node as Node | null);
-    return posAt(target?.range?.[0] ?? 0);
-  };
-
-  const parsed = topologySchema.safeParse(doc.toJS(), { reportInput: true });
-  if (!parsed.success) {
-    const problems = parsed.error.issues.flatMap((issue) => explainIssue(issue, []));
-    throw new TopologyError(
-      problems
-        .map((p) => ({ pos: locate(p.path, p.key), message: p.message }))
-        .sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col),
-    );
+  for (const issue of parsed.error.issues) {
+    for (const p of explainIssue(issue, []))
+      problems.push({ pos: yaml.locate(p.path, p.key), message: p.message });
   }
-  return resolveTopology(parsed.data, locate, file === '<inline>' ? undefined : file);
+  const rest = pruneInvalid(yaml.value, parsed.error.issues);
+  if (rest) {
+    const { problems: more } = resolveLab(rest.spec, yaml.locate, labFile, rest);
+    problems.push(...more);
+  }
+  throw new TopologyError(sorted(problems));
 }
 
-/** The first line of a YAML parser message, without the position it repeats. */
-function yamlMessage(message: string): string {
-  return message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+/** In file order, each problem once. */
+function sorted(problems: Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems
+    .filter((p) => {
+      const key = `${p.pos.line}:${p.pos.col}:${p.message}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
+    .sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col);
 }
+
+/** containerlab's kinds of containers and virtual machines (its `linux` and `bridge` are nslab kinds too). */
+const CONTAINERLAB_KIND =
+  /^(?:(?:nokia|arista|cisco|juniper|nvidia|dell|fortinet|huawei|ipinfusion|checkpoint|keysight|6wind|fdio|ciena|aruba|paloalto|mikrotik|vyosio|openbsd|freebsd|generic)_|vr-|ovs-|ext-|k8s-)|^(?:srl|ceos|crpd|cjunosevolved|vjunosswitch|vjunosrouter|sonic-vs|sonic-vm|cvx|xrd|csr|vmx|vsrx|frr|rare|ostinato|iol|c8000|openwrt|ovs-bridge|ext-container|mysocketio)$/;
+
+/**
+ * Keys people write for another one (`gw` for `via`): suggested when the one they mean is allowed where they
+ * wrote it, even when the spelling is far.
+ */
+const SYNONYMS: Record<string, string> = {
+  gw: 'via',
+  gateway: 'via',
+  nexthop: 'via',
+  'next-hop': 'via',
+  next_hop: 'via',
+  destination: 'dst',
+  prefix: 'dst',
+  to: 'dst',
+  device: 'dev',
+  interface: 'dev',
+  iface: 'dev',
+  sysctl: 'sysctls',
+  commands: 'exec',
+  links: 'endpoints',
+};
 
 type Issue = z.core.$ZodIssue;
 
@@ -123,11 +103,17 @@ function explainIssue(issue: Issue, base: SpecPath): PathProblem[] {
   switch (issue.code) {
     case 'unrecognized_keys': {
       const known = keysAt(path);
-      return issue.keys.map((k) => ({
-        path: [...path, k],
-        key: true,
-        message: `unknown key '${k}' ${where(path)}${didYouMean(k, known)}`,
-      }));
+      return issue.keys.map((k) => {
+        const synonym = SYNONYMS[k];
+        const hint =
+          synonym !== undefined && known.includes(synonym)
+            ? ` (did you mean '${synonym}'?)`
+            : didYouMean(k, known);
+        const message = CONTAINER_KEYS.has(k)
+          ? `'${k}' ${where(path)} is a container setting of containerlab: nslab runs no containers (a node is a network namespace), remove it`
+          : `unknown key '${k}' ${where(path)}${hint}`;
+        return { path: [...path, k], key: true, message };
+      });
     }
     case 'invalid_union': {
       // Keep the alternative that matched the kind of value written (a string, a mapping): its issues are the real ones.
@@ -149,8 +135,11 @@ function explainIssue(issue: Issue, base: SpecPath): PathProblem[] {
       return at(`${subject(path)} must be ${typeName(issue.expected)}, not ${valueName(input)}`);
     case 'invalid_value': {
       const values = issue.values.map((v) => (typeof v === 'string' ? `'${v}'` : String(v)));
-      const hint = typeof input === 'string' ? didYouMean(input, issue.values.map(String)) : '';
-      return at(`${subject(path)} must be one of ${values.join(', ')}, not ${valueName(input)}${hint}`);
+      let hint = typeof input === 'string' ? didYouMean(input, issue.values.map(String)) : '';
+      if (hint === '' && path.at(-1) === 'kind' && typeof input === 'string' && CONTAINERLAB_KIND.test(input))
+        hint = `: '${input}' is a containerlab kind that runs a container image, and nslab runs no containers`;
+      const allowed = values.length === 1 ? values[0] : `one of ${values.join(', ')}`;
+      return at(`${subject(path)} must be ${allowed}, not ${valueName(input)}${hint}`);
     }
     case 'too_small':
     case 'too_big': {
@@ -180,7 +169,8 @@ function subject(path: SpecPath): string {
       return `${up === 'ipv4' ? 'IPv4' : 'IPv6'} address ${n} of ${subject(parent.slice(0, -1))}`;
     return `item ${n} of ${subject(parent)}`;
   }
-  if (up === 'nodes' && parent.length === 2) return `node '${last}'`;
+  if (up === 'nodes' && parent.length === 2) return `node '${shortName(String(last))}'`;
+  if (up === 'kinds' && parent.length === 2) return `kind '${last}' of topology.kinds`;
   if (up === 'sysctls') return `sysctl '${last}' of ${subject(parent.slice(0, -1))}`;
   if (parent.length === 0) return `'${last}'`;
   if (parent.length === 1 && up === 'topology') return `'topology.${last}'`;
@@ -211,7 +201,7 @@ function valueName(value: unknown): string {
   if (value === null || value === undefined) return 'empty';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'string') return `'${shortName(value)}'`;
   return String(value);
 }
 

@@ -1,18 +1,14 @@
-import { assignAddresses, DEFAULT_IPV4_POOL } from './addressing.js';
+import { autoAddress } from './addressing.js';
+import { type Context, FAMILIES, FAMILY_KEY, type ResolveOptions, writtenAddress } from './context.js';
 import { didYouMean, type Problem, TopologyError } from './errors.js';
 import { resolveFaults } from './faults.js';
-import {
-  addressFamily,
-  canonicalAddress,
-  canonicalCidr,
-  canonicalPrefix,
-  isAddress,
-  parseCidr,
-  prefixContains,
-} from './ip.js';
+import { addressFamily, canonicalAddress, canonicalCidr, isAddress } from './ip.js';
+import { netnsNameProblem, shortName } from './names.js';
+import { resolveRoutes } from './routes.js';
 import { addAutoRoutes } from './routing.js';
 import type { TopologyEndpointSpec, TopologyFile, TopologyLinkSpec, TopologyNodeSpec } from './schema.js';
-import { interfaceKey, type Segment, segmentsOf } from './segments.js';
+import { segmentsOf } from './segments.js';
+import { checkAddressPlan, checkUniqueAddresses } from './subnets.js';
 import {
   BRIDGE_DEVICE,
   type Expectation,
@@ -20,39 +16,11 @@ import {
   type ResolvedLab,
   type ResolvedLink,
   type ResolvedNode,
-  type ResolvedRoute,
-  type SourcePos,
 } from './types.js';
+import type { Locate, SpecPath } from './yaml.js';
 
-/** A place in a topology file as the keys and list indexes leading to it (`['topology', 'links', 0]`). */
-export type SpecPath = (string | number)[];
-/** Position of the value at `path` in the file, or of its key when `key` is true. */
-export type Locate = (path: SpecPath, key?: boolean) => SourcePos;
-
-type Family = 4 | 6;
-const FAMILIES = [4, 6] as const;
-const FAMILY_KEY = { 4: 'ipv4', 6: 'ipv6' } as const;
-
-/** An address written in the file, with where it was written and whose it is (`host:veth11`). */
-interface WrittenAddress {
-  cidr: string;
-  path: SpecPath;
-  owner: string;
-}
-
-/** What the steps of the resolution share. */
-interface Context {
-  spec: TopologyFile;
-  defaults: NonNullable<TopologyFile['topology']['defaults']>;
-  locate: Locate;
-  fail: (path: SpecPath, message: string, key?: boolean) => void;
-  nodes: Map<string, ResolvedNode>;
-  written: WrittenAddress[];
-  /** Per family, the links whose addresses of that family are written in the file (even as `[]` or null). */
-  writtenLinks: Record<Family, Set<number>>;
-  /** Line where each interface (`interfaceKey`) was first declared. */
-  interfaceLines: Map<string, number>;
-}
+export type { ResolveOptions } from './context.js';
+export type { Locate, SpecPath } from './yaml.js';
 
 /** One end of a link as written, either form (`node:iface` or a mapping) brought to one shape. */
 interface End {
@@ -65,32 +33,56 @@ interface End {
 }
 
 /**
- * Turns a schema-valid topology file into a `ResolvedLab`: applies `topology.defaults` (node and link values win;
- * defaults never touch the host node), forms namespace names (`prefix` + node name; null for `host`), builds the
- * interfaces of every link (bridge-node ends become ports of `br0`), allocates addresses left out of the file
- * (see `DEFAULT_IPV4_POOL`), fills the `dev` of written routes from their gateway, computes `routing: auto`
- * routes and sysctls (see `addAutoRoutes`), and checks everything that relates several places of the file.
- * A link endpoint on `host` declares the host node when the file does not. Top-level `routing` applies to the
- * host node too; `topology.defaults.routing` does not. Pure: no I/O.
+ * Turns a schema-valid topology file into a `ResolvedLab`: applies `topology.defaults` and `topology.kinds`
+ * (node values win over those of its kind, which win over defaults; neither touches the host node), forms
+ * namespace names (`prefix` + node name; null for `host`), builds the interfaces of every link (bridge-node ends
+ * become ports of `br0`), checks the address plan (see `checkAddressPlan`), allocates addresses left out of the
+ * file (see `autoAddress`), resolves written routes (see `resolveRoutes`), computes `routing: auto` routes and
+ * sysctls (see `addAutoRoutes`), and checks everything that relates several places of the file. A link endpoint
+ * on `host` declares the host node when the file does not. Top-level `routing` applies to the host node too;
+ * `topology.defaults.routing` does not. Pure: no I/O.
  *
  * @throws TopologyError listing every problem found, each at the position `locate` gives for it.
  */
 export function resolveTopology(spec: TopologyFile, locate: Locate, file?: string): ResolvedLab {
+  const { lab, problems } = resolveLab(spec, locate, file);
+  if (problems.length > 0) throw new TopologyError(problems);
+  return lab;
+}
+
+/** `resolveTopology` without the throw: the lab as far as it resolves, and every problem found, in file order. */
+export function resolveLab(
+  spec: TopologyFile,
+  locate: Locate,
+  file?: string,
+  opts: ResolveOptions = {},
+): { lab: ResolvedLab; problems: Problem[] } {
   const problems: Problem[] = [];
   const ctx: Context = {
     spec,
+    specNodes: new Map(Object.entries(spec.topology.nodes).map(([name, n]) => [name, n ?? {}])),
     defaults: spec.topology.defaults ?? {},
+    kinds: new Map(Object.entries(spec.topology.kinds ?? {}).map(([k, v]) => [k, v ?? {}])),
     locate,
     fail: (path, message, key = false) => problems.push({ pos: locate(path, key), message }),
+    problems,
     nodes: new Map(),
     written: [],
     writtenLinks: { 4: new Set(), 6: new Set() },
-    interfaceLines: new Map(),
+    interfacePaths: new Map(),
+    ghosts: opts.ghosts ?? new Set(),
+    partial: opts.partial ?? false,
   };
-  for (const [name, n] of Object.entries(spec.topology.nodes))
-    ctx.nodes.set(name, resolveNode(ctx, name, n ?? {}));
+  for (const kind of ctx.kinds.keys()) {
+    if (kind === 'netns' || kind === 'linux' || kind === 'bridge') continue;
+    ctx.fail(
+      ['topology', 'kinds', kind],
+      `kind '${kind}' of topology.kinds is not a kind nslab has: 'netns' and 'linux' (a namespace) and 'bridge'; containerlab's other kinds are container images, and nslab runs no containers`,
+      true,
+    );
+  }
+  for (const [name, n] of ctx.specNodes) ctx.nodes.set(name, resolveNode(ctx, name, n));
   const links = (spec.topology.links ?? []).map((link, i) => resolveLink(ctx, link, i));
-  checkUniqueAddresses(ctx);
   const lab: ResolvedLab = {
     name: spec.name,
     prefix: spec.prefix ?? '',
@@ -101,35 +93,41 @@ export function resolveTopology(spec: TopologyFile, locate: Locate, file?: strin
     ...(spec.routing !== undefined && { routing: spec.routing }),
   };
   const segments = segmentsOf(lab);
+  const duplicates = checkUniqueAddresses(ctx);
+  if (!ctx.partial) checkAddressPlan(ctx, segments, duplicates);
   autoAddress(ctx, segments);
-  for (const node of lab.nodes) {
-    node.routes = (spec.topology.nodes[node.name]?.routes ?? []).flatMap((_, i) =>
-      resolveRoute(ctx, node, i),
-    );
-  }
+  resolveRoutes(ctx, lab, segments);
   if (problems.length === 0) addAutoRoutes(lab, segments, (name) => locate(routingPath(ctx, name)));
   lab.expect = (spec.expect ?? []).flatMap((_, i) => resolveExpectation(ctx, i));
   resolveFaults(spec, lab, locate, ctx.fail);
-
-  if (problems.length > 0) {
-    problems.sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col);
-    throw new TopologyError(problems);
-  }
-  return lab;
+  problems.sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col);
+  return { lab, problems };
 }
 
-function sysctlValue(v: string | number | boolean): string {
-  return typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
+/** The sysctls of a node, later lists winning, values as strings (true is "1", false is "0"). */
+function sysctlsOf(
+  ...lists: (Record<string, string | number | boolean> | undefined)[]
+): Record<string, string> {
+  const sysctls: Record<string, string> = {};
+  for (const list of lists) {
+    if (!list) continue;
+    for (const key in list) {
+      const v = list[key];
+      sysctls[key] = typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
+    }
+  }
+  return sysctls;
 }
 
 function resolveNode(ctx: Context, name: string, n: TopologyNodeSpec): ResolvedNode {
   const path = ['topology', 'nodes', name];
   const isHost = name === 'host';
-  const kind = n.kind ?? (isHost ? 'host' : (ctx.defaults.kind ?? 'netns'));
+  const written = n.kind ?? (isHost ? 'host' : (ctx.defaults.kind ?? 'netns'));
+  const kind = written === 'linux' ? 'netns' : written;
   if (isHost && kind !== 'host') {
     ctx.fail(
       [...path, 'kind'],
-      `the node name 'host' is reserved for the host namespace; it cannot be kind ${kind}`,
+      `the node name 'host' is reserved for the host namespace; it cannot be kind ${written}`,
     );
   } else if (!isHost && kind === 'host') {
     ctx.fail(
@@ -137,24 +135,29 @@ function resolveNode(ctx: Context, name: string, n: TopologyNodeSpec): ResolvedN
       `only the node named 'host' can be kind host (the namespace nslab runs from)`,
     );
   }
+  // The host takes nothing from defaults or kinds: they are for the namespaces the lab makes.
   const d = isHost ? {} : ctx.defaults;
+  const k = isHost ? {} : (ctx.kinds.get(written) ?? {});
+  const netns = isHost ? null : (ctx.spec.prefix ?? '') + name;
+  const netnsProblem = netns === null ? undefined : netnsNameProblem(netns);
+  if (netnsProblem)
+    ctx.fail(path, `the namespace name of node '${shortName(name)}' (prefix + name) ${netnsProblem}`, true);
   const node: ResolvedNode = {
     name,
     kind,
-    netns: isHost ? null : (ctx.spec.prefix ?? '') + name,
-    sysctls: Object.fromEntries(
-      Object.entries({ ...d.sysctls, ...n.sysctls }).map(([k, v]) => [k, sysctlValue(v)]),
-    ),
+    netns,
+    sysctls: sysctlsOf(d.sysctls, k.sysctls, n.sysctls),
     routes: [],
     exec: [],
     interfaces: [],
     pos: ctx.locate(path, true),
   };
-  const execs = n.exec ?? d.exec ?? [];
+  const execs = n.exec ?? k.exec ?? d.exec ?? [];
   node.exec = execs.map((e) => (typeof e === 'string' ? e : e.command));
   if (execs.some((e) => typeof e !== 'string' && e.timeout !== undefined))
     node.execTimeouts = execs.map((e) => (typeof e === 'string' ? null : (e.timeout ?? null)));
-  if ((n.routing ?? d.routing ?? ctx.spec.routing) === 'auto' && kind !== 'bridge') node.autoRouting = true;
+  if ((n.routing ?? k.routing ?? d.routing ?? ctx.spec.routing) === 'auto' && kind !== 'bridge')
+    node.autoRouting = true;
   for (const family of FAMILIES) {
     const key = FAMILY_KEY[family];
     const list = n[key];
@@ -168,8 +171,8 @@ function resolveNode(ctx: Context, name: string, n: TopologyNodeSpec): ResolvedN
       continue;
     }
     node[family === 4 ? 'bridgeIpv4' : 'bridgeIpv6'] = list.map(canonicalCidr);
-    list.forEach((cidr, k) => {
-      ctx.written.push({ cidr, path: [...path, key, k], owner: `bridge '${name}'` });
+    list.forEach((cidr, i) => {
+      ctx.written.push(writtenAddress(cidr, [...path, key, i], `bridge '${name}'`, node));
     });
   }
   return node;
@@ -199,11 +202,13 @@ function resolveLink(ctx: Context, link: TopologyLinkSpec, i: number): ResolvedL
       { node: ends[0].node, interface: ends[0].name },
       { node: ends[1].node, interface: ends[1].name },
     ],
-    ...(mtu !== undefined && { mtu }),
     pos: ctx.locate(path),
   };
+  // Set afterwards, not spread in: an object literal with a spread takes V8's slow path.
+  if (mtu !== undefined) resolved.mtu = mtu;
   let known = true;
-  for (const [j, e] of ends.entries()) {
+  for (let j = 0; j < ends.length; j++) {
+    const e = ends[j];
     if (e.node === 'host' && !ctx.nodes.has('host')) {
       const pos = ctx.locate(e.path);
       ctx.nodes.set('host', {
@@ -219,6 +224,7 @@ function resolveLink(ctx: Context, link: TopologyLinkSpec, i: number): ResolvedL
     }
     if (ctx.nodes.has(e.node)) continue;
     known = false;
+    if (ctx.ghosts.has(e.node)) continue;
     const hint = didYouMean(e.node, ctx.nodes.keys());
     ctx.fail(
       e.nodePath,
@@ -233,7 +239,28 @@ function resolveLink(ctx: Context, link: TopologyLinkSpec, i: number): ResolvedL
     );
     return resolved;
   }
+  // An interface name taken twice on a node: the link is reported and left out, so that what is checked
+  // later (segments, the address plan) never mistakes one interface for the other.
+  let taken = false;
+  // Maps of names, not one of `node + name` strings: a concatenated string is copied each time it is hashed.
+  const names = ends.map((e) => {
+    let m = ctx.interfacePaths.get(e.node);
+    if (!m) {
+      m = new Map();
+      ctx.interfacePaths.set(e.node, m);
+    }
+    return m;
+  });
   ends.forEach((e, j) => {
+    const previous = names[j].get(e.name);
+    if (previous === undefined) return;
+    taken = true;
+    const line = ctx.locate(previous).line;
+    ctx.fail(e.namePath, `node '${e.node}' already has an interface named '${e.name}' (line ${line})`);
+  });
+  if (taken) return resolved;
+  ends.forEach((e, j) => {
+    names[j].set(e.name, e.namePath);
     ctx.nodes.get(e.node)!.interfaces.push(resolveEnd(ctx, link, i, ends, j));
   });
   return resolved;
@@ -247,18 +274,14 @@ function resolveEnd(
   ends: End[],
   j: number,
 ): ResolvedInterface {
-  const [e, peer] = [ends[j], ends[1 - j]];
+  const e = ends[j];
+  const peer = ends[1 - j];
   const node = ctx.nodes.get(e.node)!;
   if (e.name === 'lo' || (node.kind === 'bridge' && e.name === BRIDGE_DEVICE)) {
     const owner =
       e.name === 'lo' ? 'the loopback device of every namespace' : `the bridge device of node '${e.node}'`;
     ctx.fail(e.namePath, `interface name '${e.name}' is taken by ${owner}`);
   }
-  const key = interfaceKey(e.node, e.name);
-  const previous = ctx.interfaceLines.get(key);
-  if (previous !== undefined) {
-    ctx.fail(e.namePath, `node '${e.node}' already has an interface named '${e.name}' (line ${previous})`);
-  } else ctx.interfaceLines.set(key, ctx.locate(e.namePath).line);
 
   const iface: ResolvedInterface = {
     node: e.node,
@@ -289,8 +312,13 @@ function resolveEnd(
       );
       continue;
     }
-    ctx.written.push(...addrs.map((a) => ({ ...a, owner: `${e.node}:${e.name}` })));
-    iface[k] = addrs.map((a) => canonicalCidr(a.cidr));
+    if (addrs.length === 0) continue;
+    const owner = `${e.node}:${e.name}`;
+    // map, not push: an array filled by push keeps room for 16 more, twice the memory of a big lab.
+    iface[k] = addrs.map((a) => {
+      ctx.written.push(writtenAddress(a.cidr, a.path, owner, iface));
+      return canonicalCidr(a.cidr);
+    });
   }
   if (e.spec?.mac) iface.mac = e.spec.mac.toLowerCase();
   const mtu = e.spec?.mtu ?? link.mtu ?? ctx.defaults.mtu;
@@ -299,107 +327,14 @@ function resolveEnd(
   return iface;
 }
 
-/** Every address at most once in the lab (whatever its prefix length). */
-function checkUniqueAddresses(ctx: Context): void {
-  const owners = new Map<string, WrittenAddress>();
-  for (const a of ctx.written) {
-    const address = parseCidr(a.cidr)!.address;
-    const first = owners.get(address);
-    if (!first) owners.set(address, a);
-    else
-      ctx.fail(
-        a.path,
-        `address ${address} is already used by ${first.owner} (line ${ctx.locate(first.path).line})`,
-      );
-  }
-}
-
-/** Addresses for the segments that have none of a family written, avoiding every prefix the file uses. */
-function autoAddress(ctx: Context, segments: Segment[]): void {
-  const reserved = [
-    ...ctx.written.map((a) => parseCidr(a.cidr)!.network),
-    ...Object.values(ctx.spec.topology.nodes).flatMap((n) =>
-      (n?.routes ?? []).map((r) => r.dst).filter((dst) => dst !== 'default'),
-    ),
-  ];
-  for (const family of FAMILIES) {
-    const k = FAMILY_KEY[family];
-    const given = ctx.defaults[`${k}-pool`];
-    const pool = given ?? (family === 4 ? DEFAULT_IPV4_POOL : undefined);
-    if (pool === undefined) continue;
-    const written = (seg: Segment) =>
-      seg.links.some((l) => ctx.writtenLinks[family].has(l)) ||
-      seg.bridges.some((b) => ctx.spec.topology.nodes[b]?.[k] !== undefined);
-    for (const seg of assignAddresses(segments, { family, pool, reserved, written })) {
-      const where =
-        given !== undefined ? ['topology', 'defaults', `${k}-pool`] : ['topology', 'links', seg.links[0]];
-      ctx.fail(where, `the ${k} pool ${pool} has no room left for the addresses of link ${seg.links[0] + 1}`);
-    }
-  }
-}
-
-/** Route `i` of the node as written, with its `dev` found from the gateway; [] when it is wrong. */
-function resolveRoute(ctx: Context, node: ResolvedNode, i: number): ResolvedRoute[] {
-  const r = ctx.spec.topology.nodes[node.name]!.routes![i];
-  const path = ['topology', 'nodes', node.name, 'routes', i];
-  const family: Family = r.via ? addressFamily(r.via) : r.dst === 'default' ? 4 : parseCidr(r.dst)!.family;
-  const dst = canonicalPrefix(r.dst, family)!;
-  if (r.dst !== 'default' && parseCidr(r.dst)!.family !== family) {
-    const mismatch = `is IPv${family} but the destination is IPv${family === 4 ? 6 : 4}`;
-    ctx.fail([...path, 'via'], `gateway ${r.via} of the route to ${dst} in node '${node.name}' ${mismatch}`);
-    return [];
-  }
-  const devices = node.interfaces.map((d) => ({ name: d.name, cidrs: [...d.ipv4, ...d.ipv6] }));
-  if (node.kind === 'bridge') {
-    devices.push({ name: BRIDGE_DEVICE, cidrs: [...(node.bridgeIpv4 ?? []), ...(node.bridgeIpv6 ?? [])] });
-  }
-  if (r.dev !== undefined && r.dev !== 'lo' && !devices.some((d) => d.name === r.dev)) {
-    const hint = didYouMean(
-      r.dev,
-      devices.map((d) => d.name),
-    );
-    ctx.fail(
-      [...path, 'dev'],
-      `route ${i + 1} of node '${node.name}' goes out of '${r.dev}', which is not an interface of node '${node.name}'${hint}`,
-    );
-    return [];
-  }
-  const route: ResolvedRoute = { dst, family, pos: ctx.locate(path) };
-  if (r.via !== undefined) {
-    const via = canonicalAddress(r.via);
-    const candidates = devices.filter((d) => r.dev === undefined || d.name === r.dev);
-    const onLink = candidates.find((d) => d.cidrs.some((c) => prefixContains(c, via)));
-    if (!onLink) {
-      const subnets = candidates.flatMap((d) =>
-        d.cidrs.filter((c) => addressFamily(c.split('/')[0]) === family),
-      );
-      const known = subnets.length
-        ? `its subnets: ${subnets.map((c) => parseCidr(c)!.network).join(', ')}`
-        : `it has no IPv${family} address`;
-      const through = r.dev ? ` through ${r.dev}` : '';
-      ctx.fail(
-        [...path, 'via'],
-        `gateway ${via} of the route to ${dst} is on no subnet connected to node '${node.name}'${through} (${known})`,
-      );
-      return [];
-    }
-    route.via = via;
-    route.dev = onLink.name;
-  } else if (r.dev !== undefined) {
-    route.dev = r.dev;
-  } else {
-    ctx.fail(path, `route ${i + 1} of node '${node.name}' needs 'via' (a gateway) or 'dev' (an interface)`);
-    return [];
-  }
-  if (r.metric !== undefined) route.metric = r.metric;
-  if (r.table !== undefined) route.table = r.table;
-  return [route];
-}
-
 /** Where the `routing: auto` that applies to a node is written, for the `pos` of its computed routes. */
 function routingPath(ctx: Context, name: string): SpecPath {
-  if (ctx.spec.topology.nodes[name]?.routing !== undefined) return ['topology', 'nodes', name, 'routing'];
-  if (name !== 'host' && ctx.defaults.routing !== undefined) return ['topology', 'defaults', 'routing'];
+  if (ctx.specNodes.get(name)?.routing !== undefined) return ['topology', 'nodes', name, 'routing'];
+  if (name !== 'host') {
+    const kind = ctx.specNodes.get(name)?.kind ?? ctx.defaults.kind ?? 'netns';
+    if (ctx.kinds.get(kind)?.routing !== undefined) return ['topology', 'kinds', kind, 'routing'];
+    if (ctx.defaults.routing !== undefined) return ['topology', 'defaults', 'routing'];
+  }
   return ['routing'];
 }
 
@@ -409,7 +344,7 @@ function resolveExpectation(ctx: Context, i: number): Expectation[] {
   const path = ['expect', i];
   const nodes = ctx.nodes;
   let ok = nodes.has(x.from);
-  if (!ok) {
+  if (!ok && !ctx.ghosts.has(x.from)) {
     const hint = didYouMean(x.from, nodes.keys());
     ctx.fail(
       [...path, 'from'],
@@ -420,10 +355,12 @@ function resolveExpectation(ctx: Context, i: number): Expectation[] {
   if (!nodes.has(x.to) && !toAddress) {
     ok = false;
     const hint = didYouMean(x.to, nodes.keys());
-    ctx.fail(
-      [...path, 'to'],
-      `expectation ${i + 1} goes to '${x.to}', which is neither a node of the lab nor an address${hint}`,
-    );
+    if (!ctx.ghosts.has(x.to)) {
+      ctx.fail(
+        [...path, 'to'],
+        `expectation ${i + 1} goes to '${x.to}', which is neither a node of the lab nor an address${hint}`,
+      );
+    }
   } else if (toAddress && x.family !== undefined && addressFamily(x.to) !== x.family) {
     ok = false;
     const wrong = `asks for IPv${x.family} but ${x.to} is an IPv${addressFamily(x.to)} address`;

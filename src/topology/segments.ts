@@ -14,19 +14,17 @@ export interface Segment {
   members: ResolvedInterface[];
 }
 
-/** Key of an interface in lookup maps. */
-export function interfaceKey(node: string, name: string): string {
-  return `${node}\u0000${name}`;
-}
-
 /**
  * Splits the lab into layer-2 segments, in the order of their first link. Bridges chained by links form one
  * segment, like switches cabled together. Links whose endpoints are not both known are ignored.
  */
 export function segmentsOf(lab: ResolvedLab): Segment[] {
   const bridges = new Set(lab.nodes.filter((n) => n.kind === 'bridge').map((n) => n.name));
-  const ifaces = new Map<string, ResolvedInterface>();
-  for (const n of lab.nodes) for (const i of n.interfaces) ifaces.set(interfaceKey(n.name, i.name), i);
+  // The interfaces of each link by its index (no string keys: big labs have tens of thousands of them).
+  const byLink: ResolvedInterface[][] = lab.links.map(() => []);
+  for (const n of lab.nodes) for (const i of n.interfaces) byLink[i.link]?.push(i);
+  const endOf = (l: number, e: { node: string; interface: string }) =>
+    byLink[l]?.find((i) => i.node === e.node && i.name === e.interface);
 
   // Union-find over bridge nodes: bridge-to-bridge links merge their LANs.
   const parent = new Map<string, string>([...bridges].map((b) => [b, b]));
@@ -44,9 +42,14 @@ export function segmentsOf(lab: ResolvedLab): Segment[] {
   const segments: Segment[] = [];
   const lans = new Map<string, Segment>();
   for (const l of lab.links) {
-    const ends = l.endpoints.map((e) => ifaces.get(interfaceKey(e.node, e.interface)));
+    const ends = l.endpoints.map((e) => endOf(l.index, e));
     if (!ends[0] || !ends[1]) continue;
     const bridge = l.endpoints.find((e) => bridges.has(e.node))?.node;
+    if (bridge === undefined) {
+      // A point-to-point link, the common case: arrays of their final size (push would leave room for 16 more).
+      segments.push({ links: [l.index], bridges: [], members: [ends[0], ends[1]] });
+      continue;
+    }
     let seg = bridge === undefined ? undefined : lans.get(root(bridge));
     if (!seg) {
       seg = { links: [], bridges: [], members: [] };
@@ -54,10 +57,10 @@ export function segmentsOf(lab: ResolvedLab): Segment[] {
       if (bridge !== undefined) lans.set(root(bridge), seg);
     }
     seg.links.push(l.index);
-    for (const e of l.endpoints) {
-      if (!bridges.has(e.node)) seg.members.push(ifaces.get(interfaceKey(e.node, e.interface))!);
+    l.endpoints.forEach((e, j) => {
+      if (!bridges.has(e.node)) seg.members.push(ends[j]!);
       else if (!seg.bridges.includes(e.node)) seg.bridges.push(e.node);
-    }
+    });
   }
   return segments;
 }

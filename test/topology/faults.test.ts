@@ -100,8 +100,10 @@ describe('impair: in a topology file', () => {
     assert.equal(iface('r', 'e2').impair, undefined);
   });
 
-  it('reports bad units at their place', () => {
+  it('reports bad units at their place, with unknown keys in the same run', () => {
     assert.deepEqual(problems(lab('', ', impair: { rate: 10mb, jitter: 5ms, latency: 1ms }')), [
+      "5:69: 'rate' in the impairment of endpoint 2 of link 1 must be a rate like 10mbit, 500kbit or 1gbit, not '10mb'",
+      "5:83: 'jitter' in the impairment of endpoint 2 of link 1 needs a delay to vary around",
       "5:88: unknown key 'latency' in 'impair' in endpoint 2 of link 1",
     ]);
     assert.deepEqual(problems(lab('', ', impair: { rate: 10mb, jitter: 5ms }')), [

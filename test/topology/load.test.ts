@@ -265,7 +265,11 @@ describe('parseTopology rejects bad files with every problem at its place', () =
     assert.deepEqual(problems('name: t\ntopology:\n  nodes: {a: 1\n'), [
       '4:1: YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }',
     ]);
-    assert.deepEqual(problems('name: t\nname: u\n'), ['2:1: YAML syntax error: Map keys must be unique']);
+    // A key written twice is named with both lines, along with what else is wrong.
+    assert.deepEqual(problems('name: t\nname: u\n'), [
+      "1:1: missing required key 'topology' at the top level",
+      "2:1: key 'name' is written twice in this mapping (first on line 1); the last one would win",
+    ]);
   });
 
   it('a missing name or topology, and a file that is not a mapping', () => {
@@ -302,11 +306,12 @@ describe('parseTopology rejects bad files with every problem at its place', () =
 
   it('wrong types and values', () => {
     assert.deepEqual(problems(lab({ ns0: '      kind: swtich\n      exec: echo' })), [
-      "5:13: 'kind' in node 'ns0' must be one of 'netns', 'bridge', 'host', not 'swtich'",
+      "5:13: 'kind' in node 'ns0' must be one of 'netns', 'linux', 'bridge', 'host', not 'swtich'",
       "6:13: 'exec' in node 'ns0' must be a list, not 'echo'",
     ]);
     assert.deepEqual(problems(lab({ top: 'name: my lab\n' })), [
-      '2:1: YAML syntax error: Map keys must be unique',
+      "2:1: key 'name' is written twice in this mapping (first on line 1); the last one would win",
+      "2:7: 'name' must use only letters, digits, '_', '.' and '-', not 'my lab'",
     ]);
     assert.deepEqual(problems('name: my lab\ntopology:\n  nodes: {}\n'), [
       "1:7: 'name' must use only letters, digits, '_', '.' and '-', not 'my lab'",
@@ -337,14 +342,14 @@ describe('parseTopology rejects bad files with every problem at its place', () =
       ],
     );
     assert.deepEqual(problems(lab({ ns0: '      routes: [{ dst: 10.1.0.0/33, via: 10.0.0.2 }]' })), [
-      "5:23: 'dst' in route 1 of node 'ns0' must be a network like 10.1.20.0/24 or 'default', not '10.1.0.0/33'",
+      "5:23: 'dst' in route 1 of node 'ns0' must be a network like 10.1.20.0/24, 'default' or a node name, not '10.1.0.0/33'",
     ]);
     assert.deepEqual(
       problems(
         lab({ top: '' }).replace('topology:\n', 'topology:\n  defaults: { ipv4-pool: 10.0.0.1/16 }\n'),
       ),
       [
-        "3:26: 'topology.defaults.ipv4-pool' must be an IPv4 network of at most /30 (like 10.200.0.0/16), not '10.0.0.1/16'",
+        "3:26: 'topology.defaults.ipv4-pool' must be an IPv4 network of at most /30 (like 10.200.0.0/16) or 'none', not '10.0.0.1/16'",
       ],
     );
   });
@@ -490,7 +495,7 @@ describe('parseTopology rejects bad files with every problem at its place', () =
   });
 
   it('reports every problem of a file at once, in file order', () => {
-    // Schema problems come first (the rest cannot be checked on a malformed file)...
+    // Schema problems, with what else is wrong in the rest of the file (here nothing)...
     assert.deepEqual(
       problems(
         lab({ ns0: '      rotues: []', links: '    - endpoints: ["ns0:e0", "ns1:e0"]\n      mtu: x\n' }),

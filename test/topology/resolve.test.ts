@@ -149,6 +149,44 @@ describe('automatic addressing', () => {
     assert.deepEqual(addresses(noV6), ['a:e0 10.200.0.1/30', 'b:e0 10.200.0.2/30']);
   });
 
+  it('allocates only the families the file writes: an IPv6-only file gets no IPv4', () => {
+    const lab = parseTopology(
+      build({
+        nodes: ['a', 'b', 'c'],
+        links: ['a:e0 b:e0 ipv6: ["fd00:1::1/64", "fd00:1::2/64"]', 'b:e1 c:e0'],
+      }),
+    );
+    assert.deepEqual(addresses(lab), [
+      'a:e0 fd00:1::1/64',
+      'b:e0 fd00:1::2/64',
+      'b:e1 fd00:200::1/64',
+      'c:e0 fd00:200::2/64',
+    ]);
+  });
+
+  it("adds a family whose pool is set, and none of a family whose pool is 'none'", () => {
+    const v6 = {
+      nodes: ['a', 'b', 'c'],
+      links: ['a:e0 b:e0 ipv6: ["fd00:1::1/64", "fd00:1::2/64"]', 'b:e1 c:e0'],
+    };
+    assert.deepEqual(addresses(parseTopology(build({ ...v6, defaults: '{ ipv4-pool: 10.9.0.0/16 }' }))), [
+      'a:e0 10.9.0.1/30,fd00:1::1/64',
+      'b:e0 10.9.0.2/30,fd00:1::2/64',
+      'b:e1 10.9.0.5/30,fd00:200::1/64',
+      'c:e0 10.9.0.6/30,fd00:200::2/64',
+    ]);
+    assert.deepEqual(addresses(parseTopology(build({ ...v6, defaults: '{ ipv6-pool: none }' }))), [
+      'a:e0 fd00:1::1/64',
+      'b:e0 fd00:1::2/64',
+      'b:e1 ',
+      'c:e0 ',
+    ]);
+    const none = parseTopology(
+      build({ defaults: '{ ipv4-pool: none }', nodes: ['a', 'b'], links: ['a:e0 b:e0'] }),
+    );
+    assert.deepEqual(addresses(none), ['a:e0 ', 'b:e0 ']);
+  });
+
   it('says when the pool is too small, at the pool', () => {
     assert.throws(
       () =>

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { topologyJsonSchema, topologyJsonSchemaText } from '../../src/topology/schema.js';
+import { z } from 'zod';
+import {
+  keepsValues,
+  schemaKeepsValues,
+  topologyJsonSchema,
+  topologyJsonSchemaText,
+} from '../../src/topology/schema.js';
 
 describe('JSON Schema', () => {
   it('schema/nslab.schema.json is the generated one (run scripts/gen-schema.ts after changing the schema)', () => {
@@ -32,6 +38,21 @@ describe('JSON Schema', () => {
       'timeline',
       'topology',
     ]);
-    assert.deepEqual(Object.keys(s.properties.topology.properties!).sort(), ['defaults', 'links', 'nodes']);
+    assert.deepEqual(Object.keys(s.properties.topology.properties!).sort(), [
+      'defaults',
+      'kinds',
+      'links',
+      'nodes',
+    ]);
+  });
+});
+
+describe('what the schema returns', () => {
+  it('is the value it reads, unchanged, and a default or a transform would be noticed', () => {
+    assert.equal(schemaKeepsValues(), true);
+    assert.equal(keepsValues(z.object({ a: z.array(z.string().refine((s) => s !== 'x')).optional() })), true);
+    assert.equal(keepsValues(z.object({ a: z.object({ b: z.int().default(60) }) })), false);
+    assert.equal(keepsValues(z.union([z.string(), z.string().transform((s) => s.length)])), false);
+    assert.equal(keepsValues(z.record(z.string(), z.coerce.number())), false);
   });
 });
