@@ -142,8 +142,9 @@ export async function playTimeline(
   const played: PlayedEvent[] = [];
   const t0 = performance.now();
   for (const step of timelineSteps(events, act)) {
-    const wait = t0 + step.atMs - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    // Timers may fire a little before their time by performance.now(): wait again until the event is due.
+    for (let wait = t0 + step.atMs - performance.now(); wait > 0; wait = t0 + step.atMs - performance.now())
+      await new Promise((r) => setTimeout(r, Math.max(1, Math.ceil(wait))));
     if (opts.signal?.aborted) break;
     const elapsedMs = performance.now() - t0;
     const ops = await step.run();
