@@ -1,27 +1,17 @@
 /**
  * The lab life-cycle commands: up, down, status, exec, plan, export, schema, demo.
  */
-import Table from 'cli-table3';
 import { type Command, Option } from 'commander';
 import type { DemoEvent } from '../lab/demo.js';
-import { hostForDown, isFileArgument, listLabs } from '../lab/find.js';
 import type { DownResult, LabStatus } from '../lab/lab.js';
-import { privileged, requirePrivilege } from '../lab/privilege.js';
 import { describeOp, formatOp } from '../plan/format.js';
 import type { Op, Plan } from '../plan/types.js';
 import { formatProblem } from '../topology/errors.js';
+import { api, findApi, privilegeApi, tableApi } from './api.js';
 import { seconds } from './args.js';
 import { registerGc } from './gc.js';
 import { abortable, uninterruptible } from './signals.js';
 import { c, json, out, progress, warn, writeOutput } from './ui.js';
-
-/**
- * The library, loaded when a command needs it: `down NAME` does not, and then loads neither the topology parser
- * nor the renderer.
- */
-async function api() {
-  return (await import('../lab/lab.js')).Lab;
-}
 
 const HOST_NETNS_HELP = 'an existing namespace that plays the host instead of the real default namespace';
 
@@ -182,7 +172,8 @@ export function registerCore(program: Command): void {
       '\nExample:\n  sudo nslab down seed\n  sudo nslab down examples/seed.nslab.yml --grace 10\n  sudo nslab down --force seed',
     )
     .action(async (target: string, o: CommonOpts & { grace: number; force?: boolean }) => {
-      requirePrivilege();
+      (await privilegeApi()).requirePrivilege();
+      const { hostForDown, isFileArgument } = await findApi();
       const graceMs = o.grace * 1000;
       const { removeLab } = await import('../lab/remove.js');
       let name = target;
@@ -232,8 +223,9 @@ export function registerCore(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  sudo nslab status\n  sudo nslab status seed --json')
     .action(async (target: string | undefined, o: CommonOpts) => {
+      const Table = await tableApi();
       if (!target) {
-        const labs = listLabs();
+        const labs = (await findApi()).listLabs();
         if (o.json) return json(labs);
         if (labs.length === 0) return out('no lab is up');
         const t = new Table({
@@ -259,7 +251,7 @@ export function registerCore(program: Command): void {
       const lab = await (await api()).locate(target, { hostNetns: o.hostNetns });
       const s = lab.status();
       if (o.json) return json(s);
-      printStatus(s);
+      printStatus(s, Table);
       if (s.drift.length > 0) process.exitCode = 1;
     });
 
@@ -296,7 +288,7 @@ export function registerCore(program: Command): void {
     )
     .action(async (file: string, o: CommonOpts) => {
       const lab = await (await api()).load(file, { hostNetns: o.hostNetns });
-      const live = privileged();
+      const live = (await privilegeApi()).privileged();
       const plan = lab.plan({ empty: !live });
       lab.close();
       if (o.json) return json({ lab: lab.name, live, operations: opsJson(plan, lab.hostNetns) });
@@ -343,7 +335,7 @@ export function registerCore(program: Command): void {
     .addOption(hostNetnsOption())
     .addHelpText('after', '\nExample:\n  sudo nslab demo')
     .action(async (o: CommonOpts) => {
-      requirePrivilege();
+      (await privilegeApi()).requirePrivilege();
       const { runDemo } = await import('../lab/demo.js');
       await abortable('the demo', (signal) => runDemo(printDemo, { hostNetns: o.hostNetns, signal }));
     });
@@ -375,7 +367,7 @@ function printDemo(e: DemoEvent): void {
   }
 }
 
-function printStatus(s: LabStatus): void {
+function printStatus(s: LabStatus, Table: Awaited<ReturnType<typeof tableApi>>): void {
   out(
     `lab ${c.bold(s.lab)}${s.hostNetns ? ` (host namespace ${s.hostNetns})` : ''}: ${s.deployed ? 'up' : c.yellow('not recorded as up')}`,
   );

@@ -4,10 +4,11 @@
  */
 import { Argument, type Command, Option } from 'commander';
 import type { FaultStatus } from '../lab/faults.js';
-import { Lab } from '../lab/lab.js';
+import type { Lab } from '../lab/lab.js';
 import type { Op } from '../plan/types.js';
 import { NslabError } from '../sys/errors.js';
 import type { ImpairSpec } from '../topology/faults.js';
+import { api } from './api.js';
 import { hostNetnsOption } from './core.js';
 import { c, json, out } from './ui.js';
 
@@ -66,7 +67,7 @@ export function registerFaults(program: Command): void {
   )
     .addHelpText('after', '\nExample:\n  sudo nslab link down ospf r1:e12\n  sudo nslab link up ospf r1:e12')
     .action(async (state: 'down' | 'up', target: string, end: string, o: Opts) => {
-      const lab = await Lab.open(target, { hostNetns: o.hostNetns });
+      const lab = await (await api()).open(target, { hostNetns: o.hostNetns });
       const ops = state === 'down' ? await lab.linkDown(end) : await lab.linkUp(end);
       done(lab, ops, o, `${end} is ${state}`);
     });
@@ -97,7 +98,7 @@ export function registerFaults(program: Command): void {
           2,
         );
       }
-      const lab = await Lab.open(target, { hostNetns: o.hostNetns });
+      const lab = await (await api()).open(target, { hostNetns: o.hostNetns });
       if (o.clear) return done(lab, await lab.clearImpair(end), o, `${end} is not impaired`);
       const loss = typeof o.loss === 'string' && !o.loss.endsWith('%') ? `${o.loss}%` : o.loss;
       const spec: ImpairSpec = { rate: o.rate, loss, delay: o.delay, jitter: o.jitter };
@@ -116,7 +117,7 @@ export function registerFaults(program: Command): void {
   )
     .addHelpText('after', '\nExample:\n  sudo nslab partition redis primary replica\n  sudo nslab heal redis')
     .action(async (target: string, groups: string[], o: Opts) => {
-      const lab = await Lab.open(target, { hostNetns: o.hostNetns });
+      const lab = await (await api()).open(target, { hostNetns: o.hostNetns });
       const parsed = groups.map((g) => g.split(',').filter((n) => n !== ''));
       const ops = await lab.partition(parsed);
       done(lab, ops, o, `partitioned: ${parsed.map((g) => g.join(',')).join(' | ')}`);
@@ -130,7 +131,7 @@ export function registerFaults(program: Command): void {
   )
     .addHelpText('after', '\nExample:\n  sudo nslab heal redis')
     .action(async (target: string, o: Opts) => {
-      const lab = await Lab.open(target, { hostNetns: o.hostNetns });
+      const lab = await (await api()).open(target, { hostNetns: o.hostNetns });
       done(lab, await lab.heal(), o, `lab ${lab.name} is healed`);
     });
 
@@ -144,7 +145,7 @@ export function registerFaults(program: Command): void {
     .addOption(hostNetnsOption())
     .addHelpText('after', '\nExample:\n  redis-cli -h "$(nslab addr redis primary -4 | head -1)" ping')
     .action(async (target: string, what: string, o: { 4?: boolean; 6?: boolean; hostNetns?: string }) => {
-      const lab = await Lab.open(target, { hostNetns: o.hostNetns });
+      const lab = await (await api()).open(target, { hostNetns: o.hostNetns });
       const list = lab.addrs(what, { family: o[4] ? 4 : o[6] ? 6 : undefined });
       for (const a of list) out(a);
       if (list.length === 0) process.exitCode = 1;
@@ -161,7 +162,7 @@ export function registerFaults(program: Command): void {
     .option('--json', 'print each event as a JSON line')
     .addHelpText('after', '\nExample:\n  sudo nslab play ospf.nslab.yml')
     .action(async (target: string, o: Opts & { verbose?: boolean }) => {
-      const lab = await Lab.open(target, { hostNetns: o.hostNetns });
+      const lab = await (await api()).open(target, { hostNetns: o.hostNetns });
       const t0 = Date.now();
       const played = await lab.play({
         onEvent: (e) => {

@@ -2,9 +2,9 @@
  * `nslab graph`: the lab drawn as the tutorial's diagram is, from the file or from the live kernel.
  */
 import { type Command, Option } from 'commander';
-import { Lab } from '../lab/lab.js';
-import { RENDER_FORMATS, type RenderFormat } from '../render/index.js';
+import { RENDER_FORMATS, type RenderFormat } from '../render/formats.js';
 import { NslabError } from '../sys/errors.js';
+import { api } from './api.js';
 import { hostNetnsOption } from './core.js';
 import { writeOutput } from './ui.js';
 
@@ -43,7 +43,7 @@ export function registerGraph(program: Command): void {
         const which = target ?? (typeof o.live === 'string' ? o.live : undefined);
         if (!which)
           throw new NslabError('graph needs a topology file, or --live NAME for a lab that is up', 2);
-        const lab = await Lab.open(which, { hostNetns: o.hostNetns });
+        const lab = await (await api()).open(which, { hostNetns: o.hostNetns });
         if (o.format === 'png' && !o.output && process.stdout.isTTY) {
           throw new NslabError('PNG is binary: write it to a file with -o FILE', 2);
         }

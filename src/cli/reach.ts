@@ -3,11 +3,9 @@
  * the prediction alone), `explain` (why A can or cannot reach B, from the file alone).
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { formatExplanation } from '../explain/format.js';
-import { Lab } from '../lab/lab.js';
 import type { CheckReport } from '../lab/reach.js';
 import type { ReachMatrix, Verdict } from '../reach/types.js';
-import { formatExpectations, formatMatrix, formatMatrixSummary } from '../render/matrix.js';
+import { api } from './api.js';
 import { hostNetnsOption } from './core.js';
 import { c, json, out, warn } from './ui.js';
 
@@ -75,7 +73,13 @@ interface ReachOpts {
 }
 
 /** The matrix as a table for small labs (or with --full), else its summary with the first failures. */
-function printMatrix(m: ReachMatrix, full?: boolean): void {
+/** The matrix formatter (cli-table3), loaded by the commands that print one. */
+function matrixText() {
+  return import('../render/matrix.js');
+}
+
+async function printMatrix(m: ReachMatrix, full?: boolean): Promise<void> {
+  const { formatMatrix, formatMatrixSummary } = await matrixText();
   if (full || m.nodes.length <= TABLE_NODES) out(formatMatrix(m, { color: paint }));
   else {
     out(formatMatrixSummary(m, { color: paint }));
@@ -111,7 +115,7 @@ export function registerReach(program: Command): void {
         'Exit codes: 0 every ping is answered, 1 otherwise.',
     )
     .action(async (target: string, o: ReachOpts) => {
-      const lab = await Lab.open(target, { hostNetns: o.hostNetns });
+      const lab = await (await api()).open(target, { hostNetns: o.hostNetns });
       const m = await lab.ping({
         family: o.family,
         addresses: o.addresses,
@@ -120,7 +124,7 @@ export function registerReach(program: Command): void {
       });
       if (m.results.some((r) => r.verdict !== 'reached')) process.exitCode = 1;
       if (o.json) return json(m);
-      printMatrix(m, o.full);
+      await printMatrix(m, o.full);
       for (const w of m.warnings ?? []) warn(w);
     });
 
@@ -154,16 +158,16 @@ export function registerReach(program: Command): void {
         target: string,
         o: ReachOpts & { predict?: boolean; matrix?: boolean; expectOnly?: boolean; wait?: number },
       ) => {
-        const lab = await Lab.open(target, { hostNetns: o.hostNetns });
+        const lab = await (await api()).open(target, { hostNetns: o.hostNetns });
         if (o.predict) {
           const p = lab.predict({ family: o.family, addresses: o.addresses });
           const results = lab.judge(p);
           if (results.some((r) => !r.holds)) process.exitCode = 1;
           if (o.json) return json({ lab: lab.name, predicted: p, expectations: results });
-          if (!o.expectOnly) printMatrix(p, o.full);
+          if (!o.expectOnly) await printMatrix(p, o.full);
           if (results.length) {
             out('\nexpectations (predicted):');
-            out(formatExpectations(results, { color: paint }).replace(/^/gm, '  '));
+            out((await matrixText()).formatExpectations(results, { color: paint }).replace(/^/gm, '  '));
           }
           return;
         }
@@ -180,8 +184,9 @@ export function registerReach(program: Command): void {
         });
         if (!report.ok) process.exitCode = 1;
         if (o.json) return json(report);
-        if (o.matrix) printMatrix(report.matrix, o.full);
-        if (report.expectations.length) out(formatExpectations(report.expectations, { color: paint }));
+        if (o.matrix) await printMatrix(report.matrix, o.full);
+        if (report.expectations.length)
+          out((await matrixText()).formatExpectations(report.expectations, { color: paint }));
         else if (o.expectOnly) out(c.dim(`lab ${lab.name} has no expect: entries: nothing to judge`));
         else out(c.dim(`lab ${lab.name} has no expect: entries; comparing every pair with the prediction`));
         printFindings(report, o.full);
@@ -212,10 +217,11 @@ export function registerReach(program: Command): void {
         'Exit codes: 0 every address of TO is reached, 1 when one is not, 2 bad input.',
     )
     .action(async (file: string, from: string, to: string, o: { family?: 4 | 6; json?: boolean }) => {
-      const lab = await Lab.load(file);
+      const lab = await (await api()).load(file);
       const all = lab.explain(from, to, { family: o.family });
       if (all.some((e) => !e.ok)) process.exitCode = 1;
       if (o.json) return json(all);
+      const { formatExplanation } = await import('../explain/format.js');
       out(all.map((e) => (e.ok ? c.green : c.yellow)(formatExplanation(e))).join('\n\n'));
     });
 }

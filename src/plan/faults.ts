@@ -8,7 +8,7 @@
  * `numgen random mod 100 < P drop` in the lab's nftables table (`inet nslab_LAB`) of the interface's namespace,
  * and delay or jitter cannot be had: planning them fails with a sentence naming sch_netem.
  */
-import { describeImpairment, type Impairment } from '../topology/faults.js';
+import { describeImpairment, type Impairment } from '../topology/impairment.js';
 import type { ResolvedInterface, ResolvedLab, ResolvedNode } from '../topology/types.js';
 import { formatDuration, formatLoss, formatRate } from '../topology/units.js';
 import { PlanError, targetOf } from './common.js';

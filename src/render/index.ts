@@ -13,8 +13,9 @@ export type { LabView, LiveState, RenderLayout, RenderOptions } from './model.js
 export { buildView, labSummary } from './model.js';
 export { dotToSvg, type PngOptions, toPng, toSvg } from './svg.js';
 
-export const RENDER_FORMATS = ['svg', 'dot', 'mermaid', 'png'] as const;
-export type RenderFormat = (typeof RENDER_FORMATS)[number];
+import { RENDER_FORMATS, type RenderFormat } from './formats.js';
+
+export { RENDER_FORMATS, type RenderFormat };
 
 /**
  * Draws the lab in one of the `nslab graph` formats: `dot` and `mermaid` as text, `svg` laid out by the bundled
