@@ -6,11 +6,12 @@
  * back; `down` naming what it stops. Witnesses: /proc (pids, sessions, mounts), the host's files, redis-cli.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Lab } from '../../src/lab/lab.js';
-import { makeSandbox, nslab, removeSandbox, topologyFile } from '../helpers/cli.js';
+import { BIN, makeSandbox, nslab, removeSandbox, topologyFile } from '../helpers/cli.js';
 import { ipNetnsList, netnsExec, skipUnlessRoot } from '../helpers/kernel.js';
 import { alive, netnsInode, pidsInNetns } from '../helpers/proc.js';
 
@@ -213,6 +214,40 @@ describe('named processes and node views', { skip }, () => {
       /has no process nope on node a \(its processes: sleeper, web\)/,
     );
     lab.close();
+  });
+
+  it('nslab exec: what a call costs (20 calls of `true`), and what a view adds (lab.exec)', async () => {
+    const time = (n: number, cmd: string[]) => {
+      const t = performance.now();
+      for (let i = 0; i < n; i++) assert.equal(spawnSync(cmd[0], cmd.slice(1)).status, 0);
+      return (performance.now() - t) / n;
+    };
+    const cli = time(20, [
+      process.execPath,
+      BIN,
+      'exec',
+      '--lab',
+      name,
+      '--host-netns',
+      sandbox,
+      'a',
+      '--',
+      'true',
+    ]);
+    const node = time(5, [process.execPath, '-e', '0']);
+    const ip = time(20, ['ip', 'netns', 'exec', ns('a'), 'true']);
+    const lab = Lab.attach(name, { hostNetns: sandbox });
+    const api = async (n: string) => {
+      const t = performance.now();
+      for (let i = 0; i < 20; i++) assert.equal((await lab.exec(n, ['true'])).code, 0);
+      return (performance.now() - t) / 20;
+    };
+    const plain = await api('a');
+    const viewed = await api('b');
+    lab.close();
+    console.log(
+      `# nslab exec per call: ${cli.toFixed(0)} ms (node -e 0: ${node.toFixed(0)} ms); lab.exec ${plain.toFixed(1)} ms, in a node's view ${viewed.toFixed(1)} ms; ip netns exec ${ip.toFixed(1)} ms`,
+    );
   });
 
   it('down stops every process, named as the file names them, and leaves nothing', () => {
