@@ -6,6 +6,7 @@ import { closeSync, fstatSync, readSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NetnsHandle } from '../netns/handle.js';
 import type { Op } from '../plan/types.js';
+import { inView, type MountView } from '../proc/view.js';
 import { NslabError } from '../sys/errors.js';
 import { anonymousFile } from './store.js';
 
@@ -19,6 +20,8 @@ export interface ExecOptions {
   onExecData?: (node: string, command: string, text: string) => void;
   /** The whole output, once the entry has ended. */
   onExecOutput?: (node: string, command: string, output: string) => void;
+  /** The node's mount view, when it has one (`files:`, `private:`). */
+  view?: MountView;
 }
 
 /** At most this much of an `exec:` entry's output is kept for its error message. */
@@ -52,7 +55,8 @@ export async function runExec(
   };
   try {
     opts.onExecData?.(op.node, op.command, '');
-    const child = h.spawn('sh', ['-c', op.command], {
+    const argv = inView(opts.view, ['sh', '-c', op.command]);
+    const child = h.spawn(argv[0], argv.slice(1), {
       stdio: ['ignore', fd, fd],
       detached: true,
     });

@@ -11,8 +11,11 @@ import { ownershipAlias } from '../plan/common.js';
 import { formatOp } from '../plan/format.js';
 import type { ObservedState, Op, Plan } from '../plan/types.js';
 import { killProcessesSync, type StoppedProcess, stopProcesses } from '../proc/stop.js';
+import type { MountView } from '../proc/view.js';
 import { NslabError } from '../sys/errors.js';
+import type { ResolvedLab } from '../topology/types.js';
 import { runExec } from './exec.js';
+import { runProcessOp } from './processes.js';
 import { type KernelSession, labNetnsSysctls } from './session.js';
 import type { Journal } from './store.js';
 
@@ -76,6 +79,10 @@ export interface ExecuteOptions {
   graceMs?: number;
   /** Processes stopped in a namespace the plan deletes. */
   onStopped?: (node: string, stopped: StoppedProcess[]) => void;
+  /** The lab the plan brings up: named processes need it (their logs, their nodes' addresses). */
+  lab?: ResolvedLab;
+  /** The mount views of the nodes that have one: `exec:` entries and processes run in them. */
+  views?: ReadonlyMap<string, MountView>;
 }
 
 type Undo = { op: Op; run: () => void };
@@ -379,7 +386,9 @@ async function runSingle(op: Op, run: Run): Promise<void> {
         return;
       }
       case 'exec': {
-        if ((await runExec(op, session.handle(op.ns), opts)) === 'interrupted') throw new Interrupt();
+        const view = opts.views?.get(op.node);
+        if ((await runExec(op, session.handle(op.ns), { ...opts, view })) === 'interrupted')
+          throw new Interrupt();
         if (op.ns !== null && op.index !== undefined) {
           const id = session.idOf(op.ns);
           opts.journal?.ran({
@@ -389,6 +398,13 @@ async function runSingle(op: Op, run: Run): Promise<void> {
             ...(id ? { ino: id.ino } : {}),
           });
         }
+        return;
+      }
+      case 'process-start':
+      case 'process-stop': {
+        const u = await runProcessOp(op, session, opts);
+        if (u === 'interrupted') throw new Interrupt();
+        if (u) undo.push({ op, run: u });
         return;
       }
       default: {

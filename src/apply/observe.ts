@@ -6,6 +6,7 @@ import { RTN_UNICAST } from '../netlink/route.js';
 import { deleteNamedNetns, listNamedNetns, NETNS_RUN_DIR } from '../netns/named.js';
 import { ownershipAlias } from '../plan/common.js';
 import type { Ledger, ObservedLink, ObservedNamespace, ObservedState } from '../plan/types.js';
+import { isRunning } from '../proc/supervise.js';
 import type { ResolvedLab, ResolvedNode } from '../topology/types.js';
 import { claimNamespaces, foreignNote, type NamespaceClaim } from './ownership.js';
 import type { KernelSession } from './session.js';
@@ -118,6 +119,13 @@ export function observeLab(
   }
   out.owned = [...owned];
   markPeersInLab(out, raw, [...nodes.values()], owned);
+  // Named processes, from their records: running when /proc still shows that very process in its namespace.
+  for (const p of ledger?.processes ?? []) {
+    const st = out.nodes[p.node];
+    if (!st) continue;
+    st.processes ??= [];
+    st.processes.push({ name: p.name, pid: p.pid, running: isRunning(p) });
+  }
   return { observed: out, claims, notes };
 }
 

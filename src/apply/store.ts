@@ -23,7 +23,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { ExecDone, Ledger, OwnedNamespace } from '../plan/types.js';
+import type { ExecDone, Ledger, OwnedNamespace, ProcessRecord } from '../plan/types.js';
 import { NslabError } from '../sys/errors.js';
 
 /** Directory of ledgers, journals and locks; NSLAB_STATE_DIR overrides it. */
@@ -183,6 +183,14 @@ function ledgerProblem(x: unknown, lab: string, hostNetns: string | null): strin
     return 'the sysctl list is not readable';
   if (!isArrayOf(x.execDone, (e) => isObject(e) && isString(e.node) && Number.isInteger(e.index)))
     return 'the list of exec: entries done is not readable';
+  const proc = (p: unknown) =>
+    isObject(p) &&
+    isString(p.node) &&
+    isString(p.name) &&
+    Number.isInteger(p.pid) &&
+    Number.isInteger(p.startTime) &&
+    Number.isInteger(p.ino);
+  if (x.processes !== undefined && !isArrayOf(x.processes, proc)) return 'the process list is not readable';
   return undefined;
 }
 
@@ -190,7 +198,9 @@ function ledgerProblem(x: unknown, lab: string, hostNetns: string | null): strin
 type JournalEntry =
   | ({ t: 'ns' } & OwnedNamespace)
   | { t: 'ns-del'; name: string }
-  | ({ t: 'exec' } & ExecDone);
+  | ({ t: 'exec' } & ExecDone)
+  | ({ t: 'proc' } & ProcessRecord)
+  | { t: 'proc-stop'; node: string; name: string; pid: number };
 
 /** What a journal records, in order; a last line cut short by a kill is ignored. */
 function readJournal(key: string, lab: string, hostNetns: string | null): JournalEntry[] {
@@ -218,7 +228,18 @@ function fold(ledger: Ledger, journal: JournalEntry[]): Ledger {
   const ids = new Map(ledger.identities.map((id) => [id.name, id]));
   const names = new Set(ledger.namespaces);
   const done = new Map(ledger.execDone.map((e) => [`${e.node}\u0000${e.index}`, e]));
+  const procs = new Map((ledger.processes ?? []).map((p) => [`${p.node}\u0000${p.name}`, p]));
   for (const e of journal) {
+    if (e.t === 'proc') {
+      const { t: _, ...rec } = e;
+      procs.set(`${e.node}\u0000${e.name}`, rec);
+      continue;
+    }
+    if (e.t === 'proc-stop') {
+      const key = `${e.node}\u0000${e.name}`;
+      if (procs.get(key)?.pid === e.pid) procs.delete(key);
+      continue;
+    }
     if (e.t === 'ns') {
       ids.set(e.name, { name: e.name, dev: e.dev, ino: e.ino });
       names.add(e.name);
@@ -232,7 +253,14 @@ function fold(ledger: Ledger, journal: JournalEntry[]): Ledger {
     const id = ids.get(netnsOf.get(d.node) ?? '');
     return id !== undefined && (d.ino === undefined || d.ino === id.ino);
   });
-  return { ...ledger, namespaces: [...names], identities: [...ids.values()], execDone };
+  const processes = [...procs.values()];
+  return {
+    ...ledger,
+    namespaces: [...names],
+    identities: [...ids.values()],
+    execDone,
+    ...(processes.length > 0 || ledger.processes ? { processes } : {}),
+  };
 }
 
 /**
@@ -306,6 +334,20 @@ export class Journal {
   /** An `exec:` entry ran to its end. */
   ran(e: ExecDone): void {
     this.append({ t: 'exec', ...e });
+  }
+
+  /** Named processes this run started, in order (what `started` recorded). */
+  readonly processes: ProcessRecord[] = [];
+
+  /** A named process was started (recorded as soon as its pid is known, before its ready check). */
+  started(p: ProcessRecord): void {
+    this.processes.push(p);
+    this.append({ t: 'proc', ...p });
+  }
+
+  /** A named process was stopped. */
+  stopped(node: string, name: string, pid: number): void {
+    this.append({ t: 'proc-stop', node, name, pid });
   }
 
   close(): void {

@@ -33,6 +33,8 @@ import { LinkWatch } from './watch.js';
 /** A process stopped by `down`, with the node it ran in. */
 export interface StoppedInNode extends StoppedProcess {
   node: string;
+  /** The name the file gives it (`processes:`), when it is one of the lab's named processes. */
+  process?: string;
 }
 
 export interface TeardownResult {
@@ -156,7 +158,11 @@ export async function teardown(ledger: Ledger, opts: TeardownOptions = {}): Prom
     const inodes = new Set(owned.map((o) => o.id.ino));
 
     const stop = await stopProcesses(inodes, { graceMs: opts.graceMs });
-    const stopped = stop.stopped.map((p) => ({ ...p, node: nodeOfIno.get(p.ino) ?? '?' }));
+    const named = new Map((ledger.processes ?? []).map((p) => [`${p.pid} ${p.ino}`, p.name]));
+    const stopped = stop.stopped.map((p): StoppedInNode => {
+      const process = named.get(`${p.pid} ${p.ino}`);
+      return { ...p, node: nodeOfIno.get(p.ino) ?? '?', ...(process !== undefined && { process }) };
+    });
     for (const p of stop.survivors)
       notes.push(`process ${p.pid} (${p.comm}) in ${nodeOfIno.get(p.ino)} did not exit after SIGKILL`);
 

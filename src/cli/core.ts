@@ -50,7 +50,7 @@ function ms(n: number): string {
 
 /** `zebra (r1), ospfd (r1), ...`: processes stopped by `down`, at most a dozen named. */
 function stoppedText(r: DownResult): string {
-  const names = r.stopped.map((p) => `${p.comm} (${p.node})`);
+  const names = r.stopped.map((p) => `${p.process ?? p.comm} (${p.node})`);
   const shown = names.slice(0, 12).join(', ');
   return `stopped ${r.stopped.length} process${r.stopped.length === 1 ? '' : 'es'}: ${shown}${names.length > 12 ? `, and ${names.length - 12} more` : ''}`;
 }
@@ -195,7 +195,13 @@ export function registerCore(program: Command): void {
           changed: r.changed,
           durationMs: r.durationMs,
           operations: opsJson(r.plan, hostNetns),
-          stopped: r.stopped.map((p) => ({ pid: p.pid, node: p.node, command: p.command, signal: p.signal })),
+          stopped: r.stopped.map((p) => ({
+            pid: p.pid,
+            node: p.node,
+            ...(p.process !== undefined && { process: p.process }),
+            command: p.command,
+            signal: p.signal,
+          })),
           notes: r.notes,
         });
         return;
@@ -261,16 +267,19 @@ export function registerCore(program: Command): void {
     .argument('<node>', 'node name')
     .argument('<command...>', 'command and arguments (after --)')
     .option('--lab <lab>', 'lab name or file, when several labs are up')
+    .option('--timeout <seconds>', 'kill the command after this long (exit code 124)', seconds)
     .addOption(hostNetnsOption())
     .addHelpText(
       'after',
       '\nExample:\n  sudo nslab exec ns0 -- ping -c 1 10.1.20.2\n  sudo nslab exec --lab seed ns1 -- ip route',
     )
-    .action(async (node: string, command: string[], o: CommonOpts & { lab?: string }) => {
+    .action(async (node: string, command: string[], o: CommonOpts & { lab?: string; timeout?: number }) => {
       const lab = await (await api()).forNode(node, { lab: o.lab, hostNetns: o.hostNetns });
       lab.node(node);
-      const r = await lab.exec(node, command, { stdio: 'inherit' });
+      const timeoutMs = o.timeout === undefined ? undefined : o.timeout * 1000;
+      const r = await lab.exec(node, command, { stdio: 'inherit', timeoutMs });
       lab.close();
+      if (r.timedOut) warn(`${command[0]} in ${node} was still running after ${o.timeout} s: killed`);
       process.exitCode = r.code;
     });
 
@@ -397,10 +406,19 @@ function printStatus(s: LabStatus, Table: Awaited<ReturnType<typeof tableApi>>):
     out('routes:');
     for (const n of routes) for (const r of n.routes) out(`  ${n.name}: ${r}`);
   }
-  const running = s.nodes.filter((n) => n.processes.length > 0);
+  const running = s.nodes.filter((n) => n.processes.length > 0 || n.named.length > 0);
   if (running.length) {
     out('processes:');
-    for (const n of running) for (const p of n.processes) out(`  ${n.name}: ${p.pid} ${p.command}`);
+    for (const n of running) {
+      const named = new Map(n.named.flatMap((p) => (p.pid !== undefined ? [[p.pid, p.name]] : [])));
+      for (const p of n.named) {
+        const state = p.state === 'running' ? c.green('running') : c.yellow(p.state);
+        out(
+          `  ${n.name}/${p.name}: ${state}${p.pid !== undefined ? ` (pid ${p.pid})` : ''}  ${c.dim(p.command)}`,
+        );
+      }
+      for (const p of n.processes) if (!named.has(p.pid)) out(`  ${n.name}: ${p.pid} ${p.command}`);
+    }
   }
   const sysctls = s.nodes.filter((n) => Object.keys(n.sysctls).length > 0);
   if (sysctls.length) {

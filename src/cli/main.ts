@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { registerCore } from './core.js';
 import { registerFaults } from './faults.js';
 import { registerGraph } from './graph.js';
+import { registerProcesses } from './processes.js';
 import { registerReach } from './reach.js';
 import { reportError } from './ui.js';
 
@@ -43,6 +44,7 @@ Exit codes: 0 ok, 1 a failed check or operation, 2 bad input.`,
   registerReach(program);
   registerGraph(program);
   registerFaults(program);
+  registerProcesses(program);
   return program;
 }
 

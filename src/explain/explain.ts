@@ -72,8 +72,12 @@ export function explainCore(m: LabModel, from: string, t: Target): { e: Explanat
     } else {
       e.ok = true;
       e.verdict = 'reached';
-      e.hops = bw.routers;
       e.replyTtl = bw.ttl;
+      if (m.hopsVary(from, family, dst, target, fw.src))
+        e.notes.push(
+          `equal-cost paths: a routing protocol gives ${from} or a node on the way back several routes as short, and the kernel picks one per flow; the reply may cross another number of routers than the path shown`,
+        );
+      else e.hops = bw.routers;
     }
   }
   if (e.failure) e.reason = e.failure.reason;

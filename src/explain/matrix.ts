@@ -57,7 +57,8 @@ export function predictMatrix(lab: ResolvedLab, opts: MatrixOptions = {}): Reach
     if (bw.delivered && bw.end === from) {
       const r: ReachResult = { from, to: address, family, verdict: 'reached' };
       if (toNode !== undefined) r.toNode = toNode;
-      r.hops = bw.routers;
+      // Equal-cost paths of a routing protocol: the reply may cross more or fewer routers than this trace.
+      if (!m.hopsVary(from, family, address, fw.end, fw.src)) r.hops = bw.routers;
       r.requestHops = fw.routers;
       r.replyTtl = bw.ttl;
       results.push(r);

@@ -1,4 +1,6 @@
+import { protocolRoutes } from '../topology/external.js';
 import { addressToBigInt, type Cidr, parseCidr } from '../topology/ip.js';
+import { segmentsOf } from '../topology/segments.js';
 import { BRIDGE_DEVICE, type ResolvedLab, type ResolvedNode, type ResolvedRoute } from '../topology/types.js';
 import { Fib, type FibEntry, familyBits, type Lookup, prefixMask, routeText } from './fib.js';
 import type { ExplainOptions, Family, Hop } from './types.js';
@@ -118,12 +120,21 @@ export class LabModel {
   private readonly l2Paths = new Map<string, string[]>();
   private readonly memos = new Map<string, unknown>();
   private anyRefused = false;
+  /** Routes a routing protocol installs on the nodes with `routing: external`, by node (see protocolRoutes). */
+  private readonly protocol: Map<string, ResolvedRoute[]>;
+  /** True when some route of the model is one of several equal-cost paths (the kernel hashes flows over them). */
+  readonly multipath: boolean;
 
   constructor(
     readonly lab: ResolvedLab,
     readonly opts: ExplainOptions = {},
   ) {
     const kind = new Map(lab.nodes.map((n) => [n.name, n.kind]));
+    const down = new Set(opts.linksDown ?? []);
+    this.protocol = lab.nodes.some((n) => n.externalRouting)
+      ? protocolRoutes(lab, segmentsOf(lab), down)
+      : new Map();
+    this.multipath = [...this.protocol.values()].some((rs) => rs.some((r) => r.ecmp));
     // L2 segments by union-find over link endpoints; all ports of a bridge (and its br0) are one key.
     const parent = new Map<string, string>();
     const find = (k: string): string => {
@@ -135,6 +146,7 @@ export class LabModel {
     const key = (node: string, iface: string) =>
       kind.get(node) === 'bridge' ? `b:${node}` : `i:${node}/${iface}`;
     for (const link of lab.links) {
+      if (down.has(link.index)) continue;
       const [a, b] = link.endpoints.map((e) => find(key(e.node, e.interface)));
       if (a !== b) parent.set(a, b);
       const [x, y] = link.endpoints;
@@ -182,6 +194,7 @@ export class LabModel {
         }
       } else {
         for (const i of node.interfaces) {
+          if (down.has(i.link)) continue;
           l3.push({
             node: node.name,
             name: i.name,
@@ -227,7 +240,7 @@ export class LabModel {
     }
     // Only connected routes make a gateway on-link; the file's routes come after them.
     const connected = [...fib.entries];
-    for (const r of nm.node.routes) {
+    for (const r of [...nm.node.routes, ...(this.protocol.get(nm.node.name) ?? [])]) {
       if (r.family !== family || (r.table !== undefined && r.table !== 254)) continue;
       const entry = this.staticEntry(nm, r, family, connected);
       if (typeof entry === 'string')
@@ -283,6 +296,29 @@ export class LabModel {
       text: routeText(e),
       route: r,
     };
+  }
+
+  /**
+   * True when the routers an echo reply crosses are not known from the file: the sender's route to `to` (which
+   * picks the source address the reply goes back to), or a route on the reply's way from `replier` back to
+   * `src`, is one of several equal-cost paths a routing protocol installs, over which the kernel hashes flows.
+   */
+  hopsVary(from: string, family: Family, to: string, replier: string, src: string): boolean {
+    if (!this.multipath) return false;
+    if (this.lookup(from, family, to)?.entry.route?.ecmp) return true;
+    const seen = new Set<string>();
+    for (let node = replier; !seen.has(node); ) {
+      seen.add(node);
+      if (this.isLocal(node, family, src)) return false;
+      const lk = this.lookup(node, family, src);
+      if (!lk) return false;
+      if (lk.entry.route?.ecmp) return true;
+      const out = this.nodes.get(node)?.ifs.get(lk.entry.dev);
+      const nb = out && this.neighbour(out, family, lk.entry.via ?? src);
+      if (!nb) return false;
+      node = nb.target.node;
+    }
+    return false;
   }
 
   /** Address as a number. */

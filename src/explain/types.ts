@@ -42,6 +42,11 @@ export interface ExplainOptions {
   family?: Family;
   /** Live sysctl values per node (typically the host's, read from the kernel); the file's values still win. */
   assume?: Record<string, Record<string, string>>;
+  /**
+   * Indexes (into `ResolvedLab.links`) of links that are down now: the model leaves them out, with the addresses
+   * on them, and the routes a protocol predicts (`routing: external`) go around them.
+   */
+  linksDown?: readonly number[];
 }
 
 /** Options of `predictMatrix`. */

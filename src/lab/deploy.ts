@@ -4,11 +4,13 @@
  * failed, the run is rolled back and the ledger put back as it was.
  */
 import { ApplyError, type ExecuteOptions, executePlan, InterruptedError } from '../apply/execute.js';
+import { removeLabDir } from '../apply/labdir.js';
 import { lockLab } from '../apply/lock.js';
 import { observeLab } from '../apply/observe.js';
 import type { KernelSession } from '../apply/session.js';
 import { Journal, labKey, readLedger, removeLedger, writeLedger } from '../apply/store.js';
 import { heldHostSysctls, recordHostSysctls, settleHostRestores } from '../apply/sysctls.js';
+import { prepareViews } from '../apply/views.js';
 import { runFaultOp } from '../faults/execute.js';
 import { observeFaults } from '../faults/observe.js';
 import { assertHostMountNamespace } from '../netns/named.js';
@@ -116,6 +118,18 @@ export async function deploy(
         observed.nodes[hostName]?.sysctls ?? {},
       );
     }
+    // The nodes' views are files of the lab's directory, written before anything runs in the nodes (and
+    // rewritten when the file changed them, even when the kernel has nothing to change).
+    let views: ReturnType<typeof prepareViews> = new Map();
+    if (!opts.dryRun) {
+      const fresh = new Set(plan.ops.flatMap((o) => (o.op === 'netns-add' ? [o.node] : [])));
+      try {
+        views = prepareViews(lab, hostNetns, fresh);
+      } catch (e) {
+        if (!previous) removeLabDir(lab.name, hostNetns);
+        throw e;
+      }
+    }
     if (!opts.dryRun && plan.ops.length > 0) {
       const now = new Date().toISOString();
       // Written before the first change, so that a run killed half way leaves enough for `down` or `up`.
@@ -132,6 +146,8 @@ export async function deploy(
           journal,
           graceMs: opts.graceMs,
           runOther: runFaultOp,
+          lab,
+          views,
         });
       } catch (e) {
         journal.close();
@@ -139,7 +155,10 @@ export async function deploy(
         // which cover whatever the rollback left, so that `down` (or the next `up`) can still deal with it.
         if ((e instanceof ApplyError || e instanceof InterruptedError) && e.rollbackFailures.length === 0) {
           if (previous) writeLedger(previous);
-          else removeLedger(lab.name, hostNetns);
+          else {
+            removeLedger(lab.name, hostNetns);
+            removeLabDir(lab.name, hostNetns);
+          }
         }
         throw e;
       }
@@ -148,7 +167,7 @@ export async function deploy(
         const id = o.op === 'netns-add' && o.ns ? session.idOf(o.ns) : undefined;
         return id && o.ns ? [{ name: o.ns, dev: id.dev, ino: id.ino }] : [];
       });
-      writeLedger(ledgerAfter(previous, lab, plan, { hostNetns, now, made }));
+      writeLedger(ledgerAfter(previous, lab, plan, { hostNetns, now, made, started: journal.processes }));
       if (shares) await recordHostSysctls(hostNetns, lab.name, plan.ops, wanted);
     }
     return {

@@ -23,6 +23,7 @@ import { NslabError } from '../sys/errors.js';
 import { describeImpairment, type Impairment, type ImpairSpec, parseImpairment } from '../topology/faults.js';
 import { addressesOf, findEnd } from '../topology/lookup.js';
 import type { ResolvedLab } from '../topology/types.js';
+import { processHooks } from './processes.js';
 
 /** What the fault verbs need of a Lab: its name and file, and its kernel session (opened and closed by it). */
 export interface LabKernel {
@@ -41,20 +42,6 @@ export interface ProcessHooks {
   problem(node: string, name: string): string | undefined;
   stop(node: string, name: string): Promise<void>;
   start(node: string, name: string): Promise<void>;
-}
-
-/**
- * The process hooks of a lab. Named processes (`processes:`) are not part of nslab yet: until they are, a lab
- * has none, and a timeline that stops or starts one fails before it plays. The processes feature replaces the
- * body of this function.
- */
-export function processHooks(lab: LabKernel): ProcessHooks {
-  const problem = (node: string, name: string) =>
-    `lab ${lab.name} has no process ${name} on node ${node} (it declares no processes:)`;
-  const fail = async (node: string, name: string) => {
-    throw new NslabError(problem(node, name), 2);
-  };
-  return { problem, stop: fail, start: fail };
 }
 
 function hostNote(hostNetns: string | null): string {

@@ -10,10 +10,10 @@
  * ```
  */
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
-import { constants as osConstants } from 'node:os';
 import { observe } from '../apply/observe.js';
 import { KernelSession } from '../apply/session.js';
 import { readLedger } from '../apply/store.js';
+import { viewOf } from '../apply/views.js';
 import { explain, explainAll } from '../explain/explain.js';
 import { predictMatrix } from '../explain/matrix.js';
 import type { ExplainOptions, Explanation, MatrixOptions } from '../explain/types.js';
@@ -26,18 +26,23 @@ import { formatOp } from '../plan/format.js';
 import type { ObservedState, Op, Plan } from '../plan/types.js';
 import { planUp } from '../plan/up.js';
 import { type PingMatrixOptions, pingMatrix } from '../probe/matrix.js';
+import { inView } from '../proc/view.js';
 import { judgeExpectations } from '../reach/matrix.js';
 import type { ExpectationResult, ReachMatrix, ReachResult } from '../reach/types.js';
 import { type RenderFormat, render } from '../render/index.js';
 import { NslabError } from '../sys/errors.js';
 import type { ImpairSpec } from '../topology/faults.js';
 import { isAddress } from '../topology/ip.js';
-import { loadTopology, parseTopology } from '../topology/load.js';
+import { loadTopology, parseTopology, specTopology, type TopologySpec } from '../topology/load.js';
 import type { LabWarning, ResolvedLab, ResolvedNode } from '../topology/types.js';
 import { deploy, type UpOptions, type UpResult } from './deploy.js';
+import { type ExecOptions, type ExecResult, execIn } from './exec.js';
 import * as faults from './faults.js';
 import { findLab, findNodeLab, isFileArgument, type LabSummary, listLabs, recordedHost } from './find.js';
+import { linksDown } from './links.js';
+import type { LabOptions, LabUpOptions } from './options.js';
 import { requirePrivilege } from './privilege.js';
+import { LabProcess } from './processes.js';
 import {
   type CheckOptions,
   type CheckReport,
@@ -55,24 +60,19 @@ import {
   type GcResult,
   removeLab,
 } from './remove.js';
+import { disposeLab, forgetLab, startLab } from './start.js';
 import { type LabStatus, labStatus } from './view.js';
 import * as waits from './waits.js';
 
+export type { TopologySpec } from '../topology/load.js';
 export type { UpOptions, UpResult } from './deploy.js';
+export type { ExecOptions, ExecResult } from './exec.js';
 export type { LabSummary } from './find.js';
+export type { LabOptions, LabUpOptions } from './options.js';
 export { privileged, requirePrivilege } from './privilege.js';
+export type { LabProcess, NamedProcessStatus } from './processes.js';
 export type { DownOptions, DownResult, GcOptions, GcResult } from './remove.js';
 export type { InterfaceStatus, LabStatus, NodeStatus, ProcessStatus } from './view.js';
-
-export interface LabOptions {
-  /**
-   * An existing namespace that plays the host instead of the real default namespace (`--host-netns`). nslab
-   * never deletes it. Tests and benchmarks always set it. Null: the real default namespace. Left out: the real
-   * default namespace for a lab loaded from a file; for a lab found by name (`attach`, `forNode`, `locate`),
-   * whichever host namespace it is up with.
-   */
-  hostNetns?: string | null;
-}
 
 export class Lab {
   /** The lab as the file describes it, resolved (addresses and routes filled in). */
@@ -88,6 +88,29 @@ export class Lab {
   /** Loads and resolves a topology file. Throws TopologyError (exit code 2) with every problem and its position. */
   static async load(file: string, opts: LabOptions = {}): Promise<Lab> {
     return new Lab(await loadTopology(file), opts);
+  }
+
+  /**
+   * Brings up the lab of a topology file, or of a spec object in its shape (typed from the schema: tests need no
+   * file), and holds it until it is torn down: at the end of an `await using` block, by `down()`, or when this
+   * process gets SIGINT or SIGTERM (every lab it holds is torn down, once; then it exits with 128 + the signal's
+   * number). Tearing down stops its named processes, then takes the lab down. Fails as `up` does, rolled back.
+   *
+   * ```ts
+   * await using lab = await Lab.up('ospf.nslab.yml', { hostNetns: 'sbx' });
+   * ```
+   */
+  static up(fileOrSpec: string | TopologySpec, opts: LabUpOptions = {}): Promise<Lab> {
+    return startLab(
+      async (x, o) => (typeof x === 'string' ? Lab.load(x, o) : Lab.fromSpec(x, o)),
+      fileOrSpec,
+      opts,
+    );
+  }
+
+  /** A lab from a spec object in the shape of a topology file (checked and resolved as its YAML would be). */
+  static fromSpec(spec: TopologySpec, opts: LabOptions = {}): Lab {
+    return new Lab(specTopology(spec), opts);
   }
 
   /** Parses topology text (YAML). */
@@ -228,6 +251,7 @@ export class Lab {
    */
   async down(opts: DownOptions = {}): Promise<DownResult> {
     this.closeHandles();
+    forgetLab(this);
     return Lab.remove(this.name, { ...opts, hostNetns: this.hostNetns });
   }
 
@@ -288,15 +312,19 @@ export class Lab {
 
   /**
    * Checks the live lab (`nslab check`): every `expect:` entry, and every pair's answer against the prediction
-   * made from the file (with the host's live forwarding sysctls); with `waitMs`, until it passes or time is up.
+   * made from the file (with the host's live forwarding sysctls; in a lab with `routing: external`, without the
+   * links that are down now, which its protocol goes around); with `waitMs`, until it passes or time is up.
    */
   async check(opts: CheckOptions = {}): Promise<CheckReport> {
     const host = this.topology.nodes.some((n) => n.kind === 'host') && !opts.expectOnly;
     const hostValues = host ? this.kernel().handle(null).sysctls(HOST_FORWARDING_SYSCTLS) : {};
+    // A routing protocol goes around the links that are down: so does its prediction.
+    const external = this.topology.nodes.some((n) => n.externalRouting) && !opts.expectOnly;
+    const down = external ? linksDown(this.kernel(), this.topology) : [];
     return checkLab(
       {
         lab: this.topology,
-        predict: (o) => this.predict({ ...liveAssumptions(hostValues), ...o }),
+        predict: (o) => this.predict({ ...liveAssumptions(hostValues), linksDown: down, ...o }),
         ping: (o) => this.ping(o),
       },
       opts,
@@ -336,51 +364,37 @@ export class Lab {
     return this.kernel().handle(this.node(node).netns);
   }
 
-  /** Starts a process inside a node's namespace (`ip netns exec NS CMD ...`; see NetnsHandle.spawn). */
+  /**
+   * Starts a process inside a node (`ip netns exec NS CMD ...`; see NetnsHandle.spawn), in the node's view when
+   * it has one (`files:`, `private:`). It belongs to the lab: `down` stops it.
+   */
   spawn(
     node: string,
     command: string,
     args: readonly string[] = [],
     options: SpawnOptions = {},
   ): ChildProcess {
-    return this.handle(node).spawn(command, args, options);
+    const argv = inView(viewOf(this.topology, this.hostNetns, this.node(node)), [command, ...args]);
+    return this.handle(node).spawn(argv[0], argv.slice(1), options);
   }
 
   /**
-   * Runs a command inside a node's namespace to its end. `stdio: 'inherit'` passes the terminal through;
-   * otherwise output is collected. Resolves with the exit code (128 + signal number when killed by a signal).
+   * Runs a command inside a node to its end (see `spawn`). `stdio: 'inherit'` passes the terminal through;
+   * otherwise output is collected. Resolves with the exit code (128 + signal number when killed by a signal; 124
+   * when `timeoutMs` ran out and it was killed).
    */
-  exec(
-    node: string,
-    argv: readonly string[],
-    opts: { stdio?: 'inherit' | 'pipe'; input?: string } = {},
-  ): Promise<{ code: number; stdout: string; stderr: string }> {
-    if (argv.length === 0) throw new NslabError('exec needs a command to run', 2);
-    const child = this.spawn(node, argv[0], argv.slice(1), {
-      stdio:
-        opts.stdio === 'inherit' ? 'inherit' : [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr?.on('data', (d) => {
-      stderr += d;
-    });
-    if (child.stdin) {
-      child.stdin.on('error', () => {}); // the command may exit without reading its input
-      child.stdin.end(opts.input);
-    }
-    return new Promise((resolve, reject) => {
-      child.on('error', (e) =>
-        reject(new NslabError(`cannot run ${argv[0]} in ${node}: ${e.message}`, 1, { cause: e })),
-      );
-      child.on('close', (code, signal) => {
-        const sig = signal ? 128 + (osConstants.signals[signal] ?? 0) : 0;
-        resolve({ code: code ?? sig, stdout, stderr });
-      });
-    });
+  exec(node: string, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    return execIn((c, a, o) => this.spawn(node, c, a, o), node, argv, opts);
+  }
+
+  /** A named process of a node (`processes:`): its pid, whether it runs, its log, `stop()` and `start()`. */
+  process(node: string, name: string): LabProcess {
+    return new LabProcess(this.faultContext(), node, name);
+  }
+
+  /** Tears the lab down at the end of an `await using` block: its named processes, then the lab (see `up`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return disposeLab(this);
   }
 
   // ---- faults (src/lab/faults.ts) and waits (src/lab/waits.ts) ------------------------------------------

@@ -79,7 +79,7 @@ export function liveAssumptions(hostValues: Record<string, string | undefined>):
 /**
  * Compares the live matrix with the predicted one: reached versus not reached, and, when both reached, the
  * routers the reply crossed (the live count comes from the reply's TTL, so it is compared with the predicted
- * return path, not the request's). `lost` and `unreachable` are not told apart: routers rate-limit ICMP errors.
+ * return path, not the request's), unless the prediction leaves them open (equal-cost paths). `lost` and `unreachable` are not told apart: routers rate-limit ICMP errors.
  */
 export function compareMatrices(predicted: ReachMatrix, observed: ReachMatrix): Finding[] {
   const byPair = new Map(predicted.results.map((p) => [`${p.from}\u0000${p.to}`, p]));
@@ -106,7 +106,7 @@ export function compareMatrices(predicted: ReachMatrix, observed: ReachMatrix): 
         ? `${r.from} reaches ${target} although the file predicts ${p.verdict}${why}: something outside the file lets it through`
         : `${r.from} does not reach ${target} (${r.verdict}${r.reason ? `: ${r.reason}` : ''}) although the file predicts it does`;
       findings.push(base);
-    } else if (live && r.hops !== undefined && r.hops !== p.hops) {
+    } else if (live && r.hops !== undefined && p.hops !== undefined && r.hops !== p.hops) {
       base.message =
         `${r.from} reaches ${target}, the reply across ${routers(r.hops)} (ttl=${r.replyTtl}); ` +
         `the file predicts the reply across ${routers(p.hops ?? 0)}`;

@@ -4,6 +4,7 @@
  */
 
 import type { ExecuteOptions } from '../apply/execute.js';
+import { removeLabDir } from '../apply/labdir.js';
 import { lockLab } from '../apply/lock.js';
 import { findOrphans, type Orphans, type Removal, removeOrphans } from '../apply/recover.js';
 import { KernelSession } from '../apply/session.js';
@@ -53,6 +54,7 @@ export async function removeLab(
     if (opts.force) {
       const r = await forceRemove(name, hostNetns, key, opts);
       removeLedger(name, hostNetns);
+      removeLabDir(name, hostNetns);
       return { ...r, durationMs: performance.now() - t0 };
     }
     const ledger = readLedger(name, hostNetns);
@@ -76,6 +78,7 @@ export async function removeLab(
       }
     }
     removeLedger(name, hostNetns);
+    removeLabDir(name, hostNetns);
     return {
       lab: name,
       plan: r.plan,

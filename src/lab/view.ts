@@ -12,6 +12,7 @@ import { planUp } from '../plan/up.js';
 import { processesInNetns } from '../proc/scan.js';
 import type { ResolvedLab, ResolvedNode } from '../topology/types.js';
 import { type FaultStatus, faultStatus } from './faults.js';
+import { type NamedProcessStatus, namedProcesses } from './processes.js';
 
 export interface InterfaceStatus {
   name: string;
@@ -41,6 +42,8 @@ export interface NodeStatus {
   sysctls: Record<string, string>;
   /** Processes running inside the node's namespace (none listed for the host). */
   processes: ProcessStatus[];
+  /** The node's named processes (`processes:`), each running, exited or not started, with its pid. */
+  named: NamedProcessStatus[];
 }
 
 export interface LabStatus {
@@ -114,6 +117,7 @@ export function labStatus(lab: ResolvedLab, hostNetns: string | null, session: K
         ),
       sysctls: o?.sysctls ?? {},
       processes: ino === undefined ? [] : (byIno.get(ino) ?? []),
+      named: n.kind === 'host' ? [] : namedProcesses(lab, hostNetns, n, ledger),
     };
   });
   return {

@@ -3,7 +3,6 @@
  * where it can tell (route events on a netlink socket in the node's namespace), else by a short poll; a wait that
  * runs out fails with the state it saw last.
  */
-import net from 'node:net';
 import type { KernelSession } from '../apply/session.js';
 import {
   parseRoute,
@@ -15,6 +14,7 @@ import {
   RTNLGRP_IPV6_ROUTE,
 } from '../netlink/route.js';
 import { NetlinkSocket } from '../netlink/socket.js';
+import { connectOnce } from '../netns/tcp.js';
 import { inNetns } from '../netns/thread.js';
 import { probe } from '../probe/icmp.js';
 import type { ReachResult } from '../reach/types.js';
@@ -30,7 +30,6 @@ export interface WaitOptions {
 }
 
 const DEFAULT_TIMEOUT = 30_000;
-const SOCK_STREAM = 1;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -83,30 +82,6 @@ export async function waitForReach(
     }
     await sleep(Math.max(0, Math.min(200 - (performance.now() - round), deadline - performance.now())));
   }
-}
-
-/** One TCP connect from inside a namespace: resolves with undefined when accepted, or the error code. */
-function connectOnce(
-  fd: number,
-  address: string,
-  port: number,
-  timeoutMs: number,
-): Promise<string | undefined> {
-  // The socket is made with the main thread inside the namespace (synchronously); connect(2) can then run from
-  // anywhere: a socket belongs to the namespace it was created in.
-  const family = address.includes(':') ? sys.AF_INET6 : sys.AF_INET;
-  const s = inNetns(fd, () => sys.socket(family, SOCK_STREAM | sys.SOCK_NONBLOCK, 0));
-  const sock = new net.Socket({ fd: s });
-  return new Promise((resolve) => {
-    const done = (code: string | undefined) => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(code);
-    };
-    const timer = setTimeout(() => done('ETIMEDOUT'), timeoutMs);
-    sock.once('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
-    sock.connect(port, address, () => done(undefined));
-  });
 }
 
 /**

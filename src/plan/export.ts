@@ -60,6 +60,11 @@ export function exportScript(lab: ResolvedLab, opts: { hostNetns: string | null 
         return [`route:${op.node}`, `Routes ${where(op.node)}`];
       case 'exec':
         return [`exec:${op.node}`, `Commands of node ${op.node} (exec:)`];
+      case 'process-start':
+      case 'process-stop': {
+        const view = nodeOf(op.node)?.files ? ', without its view of files: and private:' : '';
+        return [`proc:${op.node}`, `Processes of node ${op.node} (processes:${view})`];
+      }
       case 'qdisc-replace':
       case 'qdisc-del':
       case 'nft-loss-add':

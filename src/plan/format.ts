@@ -1,4 +1,4 @@
-import type { ResolvedRoute } from '../topology/types.js';
+import type { ReadyCheck, ResolvedRoute } from '../topology/types.js';
 import { MAIN_TABLE } from './common.js';
 import { describeFaultOp, faultWords } from './faults.js';
 import type { Op } from './types.js';
@@ -90,7 +90,10 @@ function words(op: Op, ctx: FormatContext): string[] {
     case 'sysctl-set':
       return ['sysctl', '-w', `${op.key}=${op.value}`];
     case 'exec':
+    case 'process-start':
       return ['sh', '-c', op.command];
+    case 'process-stop':
+      return ['kill', '-TERM', '--', `-${op.pid}`];
     case 'qdisc-replace':
     case 'qdisc-del':
     case 'nft-loss-add':
@@ -108,8 +111,11 @@ function words(op: Op, ctx: FormatContext): string[] {
  */
 export function formatOp(op: Op, ctx: FormatContext): string {
   const w = words(op, ctx);
-  const ns = op.op === 'netns-add' || op.op === 'netns-del' ? null : (op.ns ?? ctx.hostNetns);
-  return (ns !== null ? ['ip', 'netns', 'exec', ns, ...w] : w).map(shellQuote).join(' ');
+  // A signal reaches a process from any namespace: `kill` needs no `ip netns exec`.
+  const global = op.op === 'netns-add' || op.op === 'netns-del' || op.op === 'process-stop';
+  const ns = global ? null : (op.ns ?? ctx.hostNetns);
+  const line = (ns !== null ? ['ip', 'netns', 'exec', ns, ...w] : w).map(shellQuote).join(' ');
+  return op.op === 'process-start' ? `${line} &` : line;
 }
 
 function routeText(r: ResolvedRoute): string {
@@ -119,6 +125,12 @@ function routeText(r: ResolvedRoute): string {
   if (r.metric !== undefined) parts.push(`metric ${r.metric}`);
   if (r.table !== undefined && r.table !== MAIN_TABLE) parts.push(`table ${r.table}`);
   return parts.join(' ');
+}
+
+function readyText(r: ReadyCheck): string {
+  if ('exec' in r) return `"${r.exec}" succeeds`;
+  if ('tcp' in r) return `port ${r.tcp} accepts connections`;
+  return `its log says "${r.log}"`;
 }
 
 /** One short sentence saying what an op does, for progress lines and dry runs ("add 10.1.10.2/24 to ns0:veth12"). */
@@ -157,6 +169,10 @@ export function describeOp(op: Op): string {
       return `set ${op.key}=${op.value} in ${op.node}${op.previous !== undefined ? ` (was ${op.previous})` : ''}`;
     case 'exec':
       return `run "${op.command}" in ${op.node}`;
+    case 'process-start':
+      return `start process ${op.name} in ${op.node}${op.ready ? `, ready once ${readyText(op.ready)}` : ''}`;
+    case 'process-stop':
+      return `stop process ${op.name} in ${op.node} (pid ${op.pid})`;
     case 'qdisc-replace':
     case 'qdisc-del':
     case 'nft-loss-add':

@@ -1,7 +1,7 @@
 import { canonicalCidr } from '../topology/ip.js';
 import type { ResolvedLab } from '../topology/types.js';
 import { hostNodeOf, sameRouteKey } from './common.js';
-import type { ExecDone, Ledger, OwnedNamespace, Plan } from './types.js';
+import type { ExecDone, Ledger, OwnedNamespace, Plan, ProcessRecord } from './types.js';
 
 export interface LedgerOptions {
   hostNetns: string | null;
@@ -13,6 +13,8 @@ export interface LedgerOptions {
    * `[]` for the ledger written before the run starts.
    */
   ran?: ExecDone[];
+  /** Named processes this run started (from the journal). */
+  started?: ProcessRecord[];
 }
 
 /**
@@ -77,6 +79,7 @@ export function ledgerAfter(
     hostRoutes,
     sysctls,
     execDone: execDone(previous, lab, plan, identities, opts.ran),
+    ...processRecords(previous, lab, plan, identities, opts.started ?? []),
     createdAt: previous?.createdAt ?? opts.now,
     updatedAt: opts.now,
   };
@@ -115,4 +118,29 @@ function execDone(
   for (const e of previous?.execDone ?? []) keep(e, false);
   for (const e of finished) keep(e, true);
   return [...out.values()];
+}
+
+/**
+ * The named processes recorded once the plan ran: those recorded before, in a node still in the lab and still in
+ * the namespace they were started in, unless the plan stopped them or this run started them again; then those
+ * this run started. Absent when there are none and none were recorded.
+ */
+function processRecords(
+  previous: Ledger | undefined,
+  lab: ResolvedLab,
+  plan: Plan,
+  identities: OwnedNamespace[],
+  started: ProcessRecord[],
+): { processes?: ProcessRecord[] } {
+  if (!previous?.processes && started.length === 0) return {};
+  const inoOf = new Map(identities.map((id) => [id.name, id.ino]));
+  const nodes = new Map(lab.nodes.map((n) => [n.name, n]));
+  const stopped = new Set(plan.ops.flatMap((o) => (o.op === 'process-stop' ? [o.pid] : [])));
+  const again = new Set(started.map((p) => `${p.node}\u0000${p.name}`));
+  const kept = (previous?.processes ?? []).filter((p) => {
+    const netns = nodes.get(p.node)?.netns;
+    if (!netns || inoOf.get(netns) !== p.ino || stopped.has(p.pid)) return false;
+    return !again.has(`${p.node}\u0000${p.name}`);
+  });
+  return { processes: [...kept, ...started] };
 }

@@ -1,5 +1,5 @@
 import type { NetemOptions, TbfOptions } from '../netlink/tc.js';
-import type { ResolvedLab, ResolvedRoute } from '../topology/types.js';
+import type { ReadyCheck, ResolvedLab, ResolvedRoute } from '../topology/types.js';
 
 /**
  * Observed kernel state, as the planner sees it. It is read by the apply layer through netlink
@@ -43,6 +43,15 @@ export interface ObservedRoute {
   protocol: string;
 }
 
+/** A named process of a node (`processes:`) as the ledger records it and /proc shows it. */
+export interface ObservedProcess {
+  name: string;
+  /** The pid nslab started it as (the leader of its process group). */
+  pid: number;
+  /** Still that process (same start time, in the node's namespace, not a zombie). */
+  running: boolean;
+}
+
 export interface ObservedNamespace {
   links: ObservedLink[];
   addrs: ObservedAddr[];
@@ -54,6 +63,8 @@ export interface ObservedNamespace {
   qdiscs?: ObservedQdisc[];
   /** Chains of the lab's nftables table (`nft list table inet nslab_LAB`), when read ([] without the table). */
   nftChains?: string[];
+  /** The node's named processes the ledger records, and whether each still runs. */
+  processes?: ObservedProcess[];
 }
 
 /** A device's root qdisc; `qdisc` is filled in for the kinds nslab sets (tbf, netem). */
@@ -97,6 +108,25 @@ export interface ExecDone {
 }
 
 /**
+ * A named process (`processes:`) nslab started, as the ledger records it: enough to tell later, from /proc alone,
+ * whether it still runs, and to signal it without ever reaching a process that reused its pid.
+ */
+export interface ProcessRecord {
+  node: string;
+  name: string;
+  /** Its pid, the leader of its own session and process group (`sh -c COMMAND`, or COMMAND when sh execs it). */
+  pid: number;
+  /** When it started, in clock ticks after boot (`/proc/PID/stat` field 22): a reused pid has another. */
+  startTime: number;
+  /** Inode of the network namespace it was started in. */
+  ino: number;
+  command: string;
+  /** Its log file (stdout and stderr, appended). */
+  log: string;
+  startedAt: string;
+}
+
+/**
  * What nslab owns, recorded in /run/nslab/<lab>.json (and, during a run, in the journal next to it), so that
  * `down` removes exactly that and restores what it changed. Names are intents; ownership is proven from the
  * kernel: a namespace by the identity recorded in `identities`, a host device by the lab's mark.
@@ -123,6 +153,8 @@ export interface Ledger {
   sysctls: { node: string; key: string; previous: string }[];
   /** `exec:` entries that have run to their end. */
   execDone: ExecDone[];
+  /** Named processes started (absent in ledgers of an nslab without `processes:`). */
+  processes?: ProcessRecord[];
   createdAt: string;
   updatedAt: string;
 }
@@ -178,6 +210,20 @@ export type Op =
    * else; it fails when still running after `timeout` seconds (default 60).
    */
   | ({ op: 'exec'; command: string; index?: number; timeout?: number } & OpTarget)
+  /**
+   * A node's named process (`processes:`): `ip netns exec NS sh -c COMMAND >>LOG 2>&1 &` in a session of its own,
+   * in the node's view when it has one (`files:`, `private:`), then its ready check; fails when the process exits
+   * before it is ready, or is not ready after `timeoutS` seconds (default 30).
+   */
+  | ({
+      op: 'process-start';
+      name: string;
+      command: string;
+      ready?: ReadyCheck;
+      timeoutS?: number;
+    } & OpTarget)
+  /** `kill -TERM -- -PID`: the process group of a named process, SIGKILL after the grace period. */
+  | ({ op: 'process-stop'; name: string; pid: number } & OpTarget)
   | FaultOp;
 
 /** Operations of impairments and partitions (planned in plan/faults.ts, run by src/faults). */

@@ -22,6 +22,7 @@ import {
   targetOf,
 } from './common.js';
 import { planImpairments } from './faults.js';
+import { planProcesses } from './processes.js';
 import type {
   Ledger,
   ObservedLink,
@@ -61,7 +62,8 @@ function where(t: OpTarget): string {
  * Order: namespaces (`ip netns add`, lo marked and up), bridges, veth pairs, `ip link set`, sysctls,
  * `ip addr del`, `ip addr add`, `ip route del`, `ip route add|replace`, `ip link del` of links gone from the file,
  * `ip netns del` of nodes gone from the file, impairments (`tc qdisc`, nftables loss rules), then the `exec:`
- * commands of nodes whose namespace this plan creates, and those an earlier run did not finish. Host operations
+ * commands of nodes whose namespace this plan creates, and those an earlier run did not finish, then the named
+ * processes that do not run as declared (stopped, then started in file order: see planProcesses). Host operations
  * have `ns: null`. Devices carry the ownership alias; devices without it, their addresses, and routes the lab did
  * not add are never deleted. A desired interface name already taken by such a device, or a namespace name taken by
  * a namespace the lab did not make, throws a {@link PlanError}.
@@ -102,6 +104,8 @@ class UpPlanner {
     nsDel: [] as Op[],
     impair: [] as Op[],
     exec: [] as Op[],
+    procStop: [] as Op[],
+    procStart: [] as Op[],
   };
 
   constructor(
@@ -159,6 +163,15 @@ class UpPlanner {
       device: (node, dev) => this.fresh.has(endpointKey(node, dev)),
     });
     this.execs();
+    const procs = planProcesses({
+      desired: this.desired,
+      observed: this.observed,
+      ledger: this.ledger,
+      created: this.created,
+      owned: this.ownedNs,
+    });
+    this.out.procStop = procs.stops;
+    this.out.procStart = procs.starts;
     return Object.values(this.out).flat();
   }
 

@@ -44,7 +44,8 @@ export interface ReachResult {
   verdict: Verdict;
   /**
    * Routers the echo reply crossed on its way back, as its TTL tells (`ttl=63` from a replier starting at 64 is
-   * one). Set when reached (observed: when the reply's TTL was read). Expectations' `hops` are judged on it.
+   * one). Set when reached (observed: when the reply's TTL was read; predicted: unless equal-cost paths of a
+   * routing protocol leave it open). Expectations' `hops` are judged on it.
    */
   hops?: number;
   /** Routers the echo request crossed (predicted only: a live ping does not see the request's path). */

@@ -1,3 +1,4 @@
+import { stringify } from 'yaml';
 import type { z } from 'zod';
 import { didYouMean, type Problem, TopologyError } from './errors.js';
 import { shortName } from './names.js';
@@ -47,6 +48,20 @@ export function parseTopology(text: string, file = '<inline>'): ResolvedLab {
     problems.push(...more);
   }
   throw new TopologyError(sorted(problems));
+}
+
+/** A topology given as an object: the shape of a topology file, typed from its schema. */
+export type TopologySpec = z.input<typeof topologySchema>;
+
+/**
+ * Resolves a topology given as an object (`Lab.up({ name: 'x', topology: { ... } })`) exactly as its YAML form
+ * would be: the same checks and sentences, positions in that form (`<spec>:LINE:COL`).
+ * @throws TopologyError listing every problem.
+ */
+export function specTopology(spec: TopologySpec): ResolvedLab {
+  const lab = parseTopology(stringify(spec, { lineWidth: 0 }), '<spec>');
+  delete lab.file;
+  return lab;
 }
 
 /** In file order, each problem once. */

@@ -1,9 +1,11 @@
 import { autoAddress } from './addressing.js';
 import { type Context, FAMILIES, FAMILY_KEY, type ResolveOptions, writtenAddress } from './context.js';
 import { didYouMean, type Problem, TopologyError } from './errors.js';
+import { addExternalRouting } from './external.js';
 import { resolveFaults } from './faults.js';
 import { addressFamily, canonicalAddress, canonicalCidr, isAddress } from './ip.js';
 import { netnsNameProblem, shortName } from './names.js';
+import { resolveSoftware } from './processes.js';
 import { resolveRoutes } from './routes.js';
 import { addAutoRoutes } from './routing.js';
 import type { TopologyEndpointSpec, TopologyFile, TopologyLinkSpec, TopologyNodeSpec } from './schema.js';
@@ -97,7 +99,10 @@ export function resolveLab(
   if (!ctx.partial) checkAddressPlan(ctx, segments, duplicates);
   autoAddress(ctx, segments);
   resolveRoutes(ctx, lab, segments);
-  if (problems.length === 0) addAutoRoutes(lab, segments, (name) => locate(routingPath(ctx, name)));
+  if (problems.length === 0) {
+    addAutoRoutes(lab, segments, (name) => locate(routingPath(ctx, name)));
+    addExternalRouting(lab, segments);
+  }
   lab.expect = (spec.expect ?? []).flatMap((_, i) => resolveExpectation(ctx, i));
   resolveFaults(spec, lab, locate, ctx.fail);
   problems.sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col);
@@ -156,8 +161,29 @@ function resolveNode(ctx: Context, name: string, n: TopologyNodeSpec): ResolvedN
   node.exec = execs.map((e) => (typeof e === 'string' ? e : e.command));
   if (execs.some((e) => typeof e !== 'string' && e.timeout !== undefined))
     node.execTimeouts = execs.map((e) => (typeof e === 'string' ? null : (e.timeout ?? null)));
-  if ((n.routing ?? k.routing ?? d.routing ?? ctx.spec.routing) === 'auto' && kind !== 'bridge')
-    node.autoRouting = true;
+  const routing = n.routing ?? k.routing ?? d.routing ?? ctx.spec.routing;
+  if (routing === 'auto' && kind !== 'bridge') node.autoRouting = true;
+  if (routing === 'external' && kind !== 'bridge') {
+    node.externalRouting = true;
+    // Routes written for a node whose daemon installs them would fight it: nslab installs none there.
+    if (n.routes !== undefined && n.routes.length > 0)
+      ctx.fail(
+        [...path, 'routes'],
+        `node '${name}' has routing: external (a routing daemon installs its routes), so nslab installs none of its 'routes': remove them, or give the node routing: static`,
+        true,
+      );
+  }
+  const kindPath = ['topology', 'kinds', written];
+  resolveSoftware(
+    node,
+    {
+      node: n,
+      kind: k,
+      defaults: d,
+      paths: { node: path, kind: kindPath, defaults: ['topology', 'defaults'] },
+    },
+    ctx.fail,
+  );
   for (const family of FAMILIES) {
     const key = FAMILY_KEY[family];
     const list = n[key];

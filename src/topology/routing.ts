@@ -9,7 +9,7 @@ const MAX_ROUTING_WARNINGS = 5;
 export const TTL_HOPS_LIMIT = 60;
 
 /** A subnet as seen by routing: one network on one segment, and the node interfaces that have an address in it. */
-interface Subnet {
+export interface Subnet {
   network: string;
   members: { node: number; address: string }[];
 }
@@ -18,7 +18,7 @@ interface Subnet {
  * Routing graph of one address family: nodes (non-bridge lab nodes) and subnets, a node being attached to a
  * subnet when one of its interfaces has an address in it. Two nodes are neighbours when they share a subnet.
  */
-function graphOf(lab: ResolvedLab, segments: Segment[], family: 4 | 6) {
+export function graphOf(lab: ResolvedLab, segments: Segment[], family: 4 | 6) {
   const index = new Map(lab.nodes.map((n, i) => [n.name, i]));
   const subnets: Subnet[] = [];
   const attached: { subnet: number; dev: string }[][] = lab.nodes.map(() => []);
@@ -188,7 +188,8 @@ function unroutedWarnings(
  * breadth-first search over the routing graph (nodes sharing a point-to-point link or a bridge LAN are one hop
  * apart) that goes through nodes known to forward: auto nodes on several subnets, and static nodes whose file
  * turns forwarding on, which are routers for the subnets they are connected to only (their own routes are
- * theirs: nothing is installed on them, and no path goes on through them). Routes written in the file win over
+ * theirs: nothing is installed on them, and no path goes on through them), and nodes with `routing: external`
+ * (their daemon routes everywhere, as nslab would). Routes written in the file win over
  * computed ones with the same destination and table. Every hop of a computed path is on a shortest path from
  * there, so the routes never loop.
  *
@@ -210,6 +211,8 @@ export function addAutoRoutes(
   const nodes = lab.nodes;
   const auto = nodes.map((n) => n.autoRouting === true);
   if (!auto.includes(true)) return;
+  // A node whose routing daemon routes (routing: external) leads on to everywhere, as an auto node does.
+  const external = nodes.map((n) => n.externalRouting === true);
   const hasV6 = nodes.some((n) => n.interfaces.some((i) => i.ipv6.length > 0));
   let longest = 0;
   const transit = { 4: new Uint8Array(nodes.length), 6: new Uint8Array(nodes.length) };
@@ -218,10 +221,14 @@ export function addAutoRoutes(
   for (const family of hasV6 ? ([4, 6] as const) : ([4] as const)) {
     const { subnets, attached } = graphOf(lab, segments, family);
     // A static router leads to its own subnets and no further: it is entered, never expanded.
-    const terminal = nodes.map((n, i) => !auto[i] && n.kind !== 'bridge' && forwardsByFile(n, family));
+    const terminal = nodes.map(
+      (n, i) => !auto[i] && !external[i] && n.kind !== 'bridge' && forwardsByFile(n, family),
+    );
     // Only nodes on several subnets can lead further: the search never needs to visit other nodes.
     const forwarders = subnets.map((sub) =>
-      sub.members.filter((m) => (auto[m.node] || terminal[m.node]) && attached[m.node].length > 1),
+      sub.members.filter(
+        (m) => (auto[m.node] || external[m.node] || terminal[m.node]) && attached[m.node].length > 1,
+      ),
     );
     const dist = new Int32Array(nodes.length);
     const parent = new Int32Array(nodes.length);

@@ -9,6 +9,7 @@ import {
   prefixProblem,
   sysctlKeyProblem,
 } from './names.js';
+import { filesSchema, privateSchema, processesSchema } from './processes.js';
 
 /**
  * The zod schema of a topology file (`*.nslab.yml`), the single source of truth for both validation and the
@@ -106,9 +107,9 @@ function checked(problem: (s: string) => string | undefined) {
 
 const name = checked(nodeNameProblem);
 const routing = z
-  .enum(['auto', 'static'])
+  .enum(['auto', 'static', 'external'])
   .describe(
-    'auto: nslab computes static routes to every subnet of the lab (shortest path); static: only the routes written.',
+    'auto: nslab computes static routes to every subnet of the lab (shortest path); static: only the routes written; external: a routing daemon of the node installs them (nslab installs none, and predicts the shortest paths a routing protocol converges to).',
   );
 const mtu = z.int().min(68).max(65535).describe('MTU in bytes (ip link set dev X mtu N).');
 const exec = z
@@ -205,6 +206,9 @@ const node = z
     routes: z.array(route).optional(),
     exec: exec.optional(),
     routing: routing.optional(),
+    processes: processesSchema.optional(),
+    files: filesSchema.optional(),
+    private: privateSchema.optional(),
     ipv4: z
       .array(ipv4)
       .optional()
@@ -275,6 +279,8 @@ const defaults = z
     mtu: mtu.optional(),
     exec: exec.optional(),
     routing: routing.optional(),
+    files: filesSchema.optional(),
+    private: privateSchema.optional(),
     'ipv4-pool': checked((s) => poolProblem(s, 4))
       .optional()
       .describe(
@@ -291,7 +297,14 @@ const defaults = z
   );
 
 const kindDefaults = z
-  .strictObject({ sysctls: sysctls.optional(), exec: exec.optional(), routing: routing.optional() })
+  .strictObject({
+    sysctls: sysctls.optional(),
+    exec: exec.optional(),
+    routing: routing.optional(),
+    processes: processesSchema.optional(),
+    files: filesSchema.optional(),
+    private: privateSchema.optional(),
+  })
   .describe('Values every node of this kind gets unless it sets its own (they win over topology.defaults).');
 
 export const topologySchema = z.strictObject({

@@ -4,6 +4,9 @@
  * never the raw YAML.
  */
 import type { Impairment, TimelineEvent } from './faults.js';
+import type { ResolvedProcess } from './processes.js';
+
+export type { ReadyCheck, ResolvedProcess } from './processes.js';
 
 /** A place in a topology file, 1-based, for messages such as `seed.nslab.yml:12:7`. */
 export interface SourcePos {
@@ -35,6 +38,11 @@ export interface ResolvedRoute {
   table?: number;
   /** True when computed by `routing: auto` rather than written in the file. */
   auto?: boolean;
+  /**
+   * Set on a route predicted for `routing: external` when the protocol has equal-cost paths to the destination
+   * through other gateways too: the kernel then picks one per flow, by a hash.
+   */
+  ecmp?: boolean;
   pos?: SourcePos;
 }
 
@@ -78,6 +86,20 @@ export interface ResolvedNode {
   interfaces: ResolvedInterface[];
   /** Set when `routing: auto` applies to this node. */
   autoRouting?: boolean;
+  /**
+   * Set when `routing: external` applies: a routing daemon of the node installs its routes, nslab none (the
+   * prediction assumes the shortest paths a routing protocol converges to).
+   */
+  externalRouting?: boolean;
+  /** Long-running processes (`processes:`), in the order `up` starts them. */
+  processes?: ResolvedProcess[];
+  /**
+   * The node's own view of the filesystem: `files` (path -> content, sorted by path) and `private` directories
+   * (sorted), with the lab's /etc/hosts; both set (maybe empty) when the file declares either, for this node, its
+   * kind or the defaults. A node without them runs its processes in the host's mount namespace.
+   */
+  files?: Record<string, string>;
+  private?: string[];
   /** For `kind: bridge`: addresses given to the bridge device itself (rare; lets a switch be pinged). */
   bridgeIpv4?: string[];
   bridgeIpv6?: string[];
@@ -124,8 +146,8 @@ export interface ResolvedLab {
   nodes: ResolvedNode[];
   links: ResolvedLink[];
   expect: Expectation[];
-  /** `routing: auto` at the top level. */
-  routing?: 'auto' | 'static';
+  /** `routing:` at the top level. */
+  routing?: 'auto' | 'static' | 'external';
   /** Timed fault events (`timeline:`), played by `nslab play`; absent when the file has none. */
   timeline?: TimelineEvent[];
   /** Problems found while resolving that do not stop the lab (`routing: auto` finding no route, ...). */

@@ -41,7 +41,7 @@ export function makeSandbox(tag: string): string {
 
 /**
  * Deletes the sandbox and, by exact name, the given lab namespaces if they are still there, and the ledgers and
- * locks of labs that used the sandbox as their host (left when a test failed before its `down`).
+ * locks (and directories) of labs that used the sandbox as their host (left when a test failed before its `down`).
  */
 export function removeSandbox(sandbox: string, labNamespaces: string[] = []): void {
   const present = new Set(ipNetnsList());
@@ -49,8 +49,8 @@ export function removeSandbox(sandbox: string, labNamespaces: string[] = []): vo
   ipNetnsDelete(sandbox);
   const dir = process.env.NSLAB_STATE_DIR ?? '/run/nslab';
   for (const f of existsSync(dir) ? readdirSync(dir) : []) {
-    if (f.endsWith(`@${sandbox}.json`) || f.endsWith(`@${sandbox}.lock`))
-      rmSync(join(dir, f), { force: true });
+    if (f.endsWith(`@${sandbox}.json`) || f.endsWith(`@${sandbox}.lock`) || f.endsWith(`@${sandbox}.d`))
+      rmSync(join(dir, f), { force: true, recursive: true });
   }
 }
 

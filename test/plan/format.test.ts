@@ -136,6 +136,24 @@ const cases: [Op, string, string, string][] = [
     "ip netns exec ns0 sh -c 'ping -c 1 10.1.20.2 && echo '\\''ok'\\'''",
     `run "ping -c 1 10.1.20.2 && echo 'ok'" in ns0`,
   ],
+  [
+    {
+      op: 'process-start',
+      ...ns0,
+      name: 'web',
+      command: 'redis-server --port 7000',
+      ready: { log: 'Ready' },
+    },
+    "ip netns exec ns0 sh -c 'redis-server --port 7000' &",
+    "ip netns exec ns0 sh -c 'redis-server --port 7000' &",
+    'start process web in ns0, ready once its log says "Ready"',
+  ],
+  [
+    { op: 'process-stop', ...ns0, name: 'web', pid: 4242 },
+    'kill -TERM -- -4242',
+    'kill -TERM -- -4242',
+    'stop process web in ns0 (pid 4242)',
+  ],
 ];
 
 describe('formatOp', () => {
@@ -149,7 +167,7 @@ describe('formatOp', () => {
 
   it('covers every op kind', () => {
     const kinds = new Set(cases.map(([op]) => op.op));
-    assert.equal(kinds.size, 13);
+    assert.equal(kinds.size, 15);
   });
 
   it('prints the ownership alias unless marks are off', () => {

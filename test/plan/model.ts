@@ -13,7 +13,11 @@ import type {
 } from '../../src/plan/types.js';
 import { parseCidr, prefixContains } from '../../src/topology/ip.js';
 
-export type KernelModel = ObservedState & { peers?: Record<string, string>; executed?: string[] };
+export type KernelModel = ObservedState & {
+  peers?: Record<string, string>;
+  executed?: string[];
+  nextPid?: number;
+};
 
 export class KernelError extends Error {}
 
@@ -261,6 +265,25 @@ function step(s: KernelModel, op: Op): void {
       const n = space(s, op);
       if (n.nftChains === undefined) fail(op, `ENOENT: no table ${op.table}`);
       delete n.nftChains;
+      return;
+    }
+    case 'process-start': {
+      const n = space(s, op);
+      if (n.processes?.some((p) => p.name === op.name && p.running))
+        fail(op, `${op.name} runs already: a second would fight it for its ports and files`);
+      s.nextPid = (s.nextPid ?? 1000) + 1;
+      const pid = s.nextPid;
+      n.processes = [
+        ...(n.processes ?? []).filter((p) => p.name !== op.name),
+        { name: op.name, pid, running: true },
+      ];
+      return;
+    }
+    case 'process-stop': {
+      const n = space(s, op);
+      const p = n.processes?.find((x) => x.pid === op.pid && x.running);
+      if (!p) fail(op, `ESRCH: no process ${op.pid}`);
+      p.running = false;
       return;
     }
   }
