@@ -3,10 +3,8 @@
  * directory; with `-f`, followed as it grows until Ctrl-C.
  */
 import type { Command } from 'commander';
-import { readLogTail } from '../apply/processes.js';
-import { Lab } from '../lab/lab.js';
-import { followLogs, logFiles } from '../lab/processes.js';
 import { NslabError } from '../sys/errors.js';
+import { api } from './api.js';
 import { hostNetnsOption } from './core.js';
 import { c, out } from './ui.js';
 
@@ -20,6 +18,9 @@ export function registerProcesses(program: Command): void {
     .addOption(hostNetnsOption())
     .addHelpText('after', '\nExample:\n  nslab logs ospf r1/zebra\n  nslab logs ospf r1 -f')
     .action(async (target: string, which: string, o: { follow?: boolean; hostNetns?: string }) => {
+      const Lab = await api();
+      const { readLogTail } = await import('../apply/processes.js');
+      const { followLogs, logFiles } = await import('../lab/processes.js');
       const lab = await Lab.locate(target, { hostNetns: o.hostNetns });
       const slash = which.indexOf('/');
       const [node, name] = slash < 0 ? [which, undefined] : [which.slice(0, slash), which.slice(slash + 1)];
