@@ -37,7 +37,19 @@ import type { LabWarning, ResolvedLab, ResolvedNode } from '../topology/types.js
 import { deploy, type UpOptions, type UpResult } from './deploy.js';
 import * as faults from './faults.js';
 import { findLab, findNodeLab, isFileArgument, type LabSummary, listLabs, recordedHost } from './find.js';
-import { requirePrivilege } from './privilege.js';
+import { renamed } from './name.js';
+import {
+  attachPrivate,
+  definePrivateLab,
+  locatePrivate,
+  type PrivateOptions,
+  privateForNode,
+  privateRecordOf,
+  refuseUnlessPrivate,
+  upPrivate,
+  wantsPrivate,
+} from './private.js';
+import { privileged, requirePrivilege } from './privilege.js';
 import {
   type CheckOptions,
   type CheckReport,
@@ -60,6 +72,7 @@ import * as waits from './waits.js';
 
 export type { UpOptions, UpResult } from './deploy.js';
 export type { LabSummary } from './find.js';
+export type { PrivateLab, PrivateOptions } from './private.js';
 export { privileged, requirePrivilege } from './privilege.js';
 export type { DownOptions, DownResult, GcOptions, GcResult } from './remove.js';
 export type { InterfaceStatus, LabStatus, NodeStatus, ProcessStatus } from './view.js';
@@ -74,6 +87,20 @@ export interface LabOptions {
   hostNetns?: string | null;
 }
 
+/** What the static `Lab.up` takes: where the lab is made (a private sandbox, a name) and `up`'s options. */
+export type LabUpOptions = LabOptions & UpOptions & PrivateOptions;
+
+let privateClass: ReturnType<typeof definePrivateLab> | undefined;
+/** The private subclass of Lab (private.ts), made once Lab exists. */
+function Private() {
+  privateClass ??= definePrivateLab(Lab);
+  return privateClass;
+}
+
+/**
+ * A lab loaded from a topology file (or found by name once up): built, inspected, used and taken down. A private
+ * lab (`Lab.up(file, { private: true })`) has the same methods, run inside its sandbox.
+ */
 export class Lab {
   /** The lab as the file describes it, resolved (addresses and routes filled in). */
   readonly topology: ResolvedLab;
@@ -85,9 +112,25 @@ export class Lab {
     this.hostNetns = opts.hostNetns ?? null;
   }
 
-  /** Loads and resolves a topology file. Throws TopologyError (exit code 2) with every problem and its position. */
-  static async load(file: string, opts: LabOptions = {}): Promise<Lab> {
-    return new Lab(await loadTopology(file), opts);
+  /**
+   * Loads and resolves a topology file. Throws TopologyError (exit code 2) with every problem and its position.
+   * `name` overrides the file's lab name (`--name`).
+   */
+  static async load(file: string, opts: LabOptions & { name?: string } = {}): Promise<Lab> {
+    return new Lab(renamed(await loadTopology(file), opts.name), opts);
+  }
+
+  /**
+   * Loads a topology file and brings its lab up; resolves with the lab, up. A private lab (`private: true`, the
+   * file's `private:`, or anyone who is not root) is made in a sandbox of its own, under a unique name unless
+   * `name` gives one (`seed-7f3a`); it ends with this process unless `detach` is set.
+   */
+  static async up(file: string, opts: LabUpOptions = {}): Promise<Lab> {
+    const topology = await loadTopology(file);
+    if (wantsPrivate(topology, opts.private, privileged())) return upPrivate(Private(), topology, opts);
+    const lab = new Lab(renamed(topology, opts.name), opts);
+    await lab.up(opts);
+    return lab;
   }
 
   /** Parses topology text (YAML). */
@@ -101,6 +144,8 @@ export class Lab {
    * name (choose with `hostNetns`), or when its ledger is damaged.
    */
   static attach(name: string, opts: LabOptions = {}): Lab {
+    const own = opts.hostNetns === undefined ? privateRecordOf(name) : undefined;
+    if (own) return attachPrivate(Private(), own);
     const r = findLab(name, opts.hostNetns);
     return new Lab(r.ledger!.applied, { hostNetns: r.hostNetns });
   }
@@ -122,6 +167,8 @@ export class Lab {
     if (!Lab.isFileArgument(fileOrName)) return Lab.attach(fileOrName, opts);
     const lab = await Lab.load(fileOrName, opts);
     if (opts.hostNetns !== undefined) return lab;
+    const own = locatePrivate(Private(), lab.topology);
+    if (own) return own;
     const host = recordedHost(lab.name, undefined);
     return host === lab.hostNetns ? lab : new Lab(lab.topology, { hostNetns: host });
   }
@@ -137,6 +184,9 @@ export class Lab {
    */
   static async forNode(node: string, opts: LabOptions & { lab?: string } = {}): Promise<Lab> {
     if (opts.lab && Lab.isFileArgument(opts.lab)) return Lab.locate(opts.lab, opts);
+    if (opts.lab && opts.hostNetns === undefined) return Lab.attach(opts.lab, opts);
+    const own = opts.hostNetns === undefined ? privateForNode(Private(), node) : undefined;
+    if (own) return own;
     const r = findNodeLab(node, opts);
     return new Lab(r.ledger!.applied, { hostNetns: r.hostNetns });
   }
@@ -151,6 +201,8 @@ export class Lab {
    * recovery from the kernel alone that a damaged ledger needs (`nslab down --force NAME`).
    */
   static async remove(name: string, opts: LabOptions & DownOptions = {}): Promise<DownResult> {
+    const own = opts.hostNetns === undefined ? privateRecordOf(name) : undefined;
+    if (own) return attachPrivate(Private(), own).down(opts);
     requirePrivilege();
     return removeLab(name, opts.hostNetns ?? null, opts);
   }
@@ -168,7 +220,8 @@ export class Lab {
     return this.topology.name;
   }
 
-  private kernel(): KernelSession {
+  /** The namespaces of the lab, opened as they are needed (a private lab's are out of reach: see private.ts). */
+  protected kernel(): KernelSession {
     requirePrivilege();
     this.session ??= new KernelSession(this.hostNetns);
     return this.session;
@@ -212,6 +265,7 @@ export class Lab {
    * lab's names that the lab did not make is never taken over: a PlanError names it.
    */
   async up(opts: UpOptions = {}): Promise<UpResult> {
+    refuseUnlessPrivate(this.topology);
     try {
       return await deploy(this.topology, this.hostNetns, this.kernel(), opts);
     } finally {
