@@ -96,12 +96,16 @@ export function ensureRecordsDir(): string {
   return dir;
 }
 
-/** Start time of process `pid` in clock ticks since boot (`/proc/PID/stat` field 22), or undefined when gone. */
+/**
+ * Start time of process `pid` in clock ticks since boot (`/proc/PID/stat` field 22), or undefined when it is gone
+ * or has ended (a zombie, not yet reaped by its parent, is no sandbox any more).
+ */
 export function processStart(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
     // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
     const start = Number(fields[19]);
     return Number.isFinite(start) ? start : undefined;
   } catch {
