@@ -38,6 +38,7 @@ export {
   type LabStatus,
   type LabSummary,
   type LabUpOptions,
+  type NamedProcess,
   type NamedProcessStatus,
   type NodeStatus,
   type ProcessStatus,

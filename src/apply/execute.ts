@@ -12,6 +12,7 @@ import { formatOp } from '../plan/format.js';
 import type { ObservedState, Op, Plan } from '../plan/types.js';
 import { killProcessesSync, type StoppedProcess, stopProcesses } from '../proc/stop.js';
 import type { MountView } from '../proc/view.js';
+import { insideSandbox } from '../sandbox/inside.js';
 import { NslabError } from '../sys/errors.js';
 import type { ResolvedLab } from '../topology/types.js';
 import { runExec } from './exec.js';
@@ -163,6 +164,26 @@ function unwrap(e: Error): Error {
   return (e as { cause?: Error }).cause instanceof Error && (e as { failedOp?: Op }).failedOp
     ? (e.cause as Error)
     : e;
+}
+
+/**
+ * Writes a sysctl; inside a private lab, one the sandbox cannot have is said so by name: a sysctl that is not per
+ * network namespace exists only in the machine's initial one (ENOENT here), and some that are stay read-only to
+ * a user namespace's root (EACCES).
+ */
+function setSysctl(h: NetnsHandle, key: string, value: string): void {
+  try {
+    h.setSysctl(key, value);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const lab = insideSandbox();
+    if (lab === undefined || (code !== 'ENOENT' && code !== 'EACCES' && code !== 'EPERM')) throw e;
+    throw new NslabError(
+      code === 'ENOENT'
+        ? `sysctl ${key} is not per network namespace (the machine has one, shown only in its initial namespace): private lab ${lab} cannot set it; set it on the machine, or make the lab as root without --private`
+        : `sysctl ${key} may be changed only by root of the machine, not inside private lab ${lab}'s user namespace: set it on the machine, or make the lab as root without --private`,
+    );
+  }
 }
 
 function fail(op: Op, cause: Error): never {
@@ -378,7 +399,7 @@ async function runSingle(op: Op, run: Run): Promise<void> {
       }
       case 'sysctl-set': {
         const h = session.handle(op.ns);
-        h.setSysctl(op.key, op.value);
+        setSysctl(h, op.key, op.value);
         if (op.previous !== undefined) {
           const prev = op.previous;
           undo.push({ op, run: () => h.setSysctl(op.key, prev) });

@@ -12,19 +12,17 @@ import {
   closeSync,
   constants,
   fchmodSync,
-  fstatSync,
   lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
-  readSync,
-  renameSync,
   rmSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecDone, Ledger, OwnedNamespace, ProcessRecord } from '../plan/types.js';
 import { NslabError } from '../sys/errors.js';
+import { readFileNoFollow, writeFileAtomic } from '../sys/files.js';
 
 /** Directory of ledgers, journals and locks; NSLAB_STATE_DIR overrides it. */
 export function stateDir(): string {
@@ -88,29 +86,7 @@ export function ensureStateDir(): string {
 
 /** Reads a state file without following a symlink; undefined when it does not exist. */
 export function readStateFileText(file: string): string | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, constants.O_RDONLY | O_NOFOLLOW);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    if (code === 'ELOOP')
-      throw new NslabError(`${file} is a symlink: nslab does not follow links in its state`);
-    throw new NslabError(`cannot read ${file}: ${(e as Error).message}`);
-  }
-  try {
-    if (!fstatSync(fd).isFile()) throw new NslabError(`${file} is not a regular file`);
-    const chunks: Buffer[] = [];
-    const buf = Buffer.alloc(1 << 20);
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      chunks.push(Buffer.from(buf.subarray(0, n)));
-    }
-    return Buffer.concat(chunks).toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
+  return readFileNoFollow(file);
 }
 
 /**
@@ -119,20 +95,7 @@ export function readStateFileText(file: string): string | undefined {
  */
 export function writeStateFile(file: string, text: string, mode = 0o644): void {
   ensureStateDir();
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW, mode);
-  try {
-    fchmodSync(fd, mode);
-    const data = Buffer.from(text);
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-  } catch (e) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, file);
+  writeFileAtomic(file, text, mode);
 }
 
 function ledgerFile(key: string): string {

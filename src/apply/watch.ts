@@ -10,6 +10,7 @@ import { parseMessages } from '../netlink/message.js';
 import type { NetnsHandle } from '../netns/handle.js';
 import { inNetns } from '../netns/thread.js';
 import * as sys from '../sys/libc.js';
+import { setSocketBuffers } from '../sys/sockbuf.js';
 
 const NETLINK_ROUTE = 0;
 /** RTMGRP_LINK: the multicast group of link changes. */
@@ -32,7 +33,8 @@ export class LinkWatch {
       sys.socket(sys.AF_NETLINK, sys.SOCK_RAW | sys.SOCK_NONBLOCK, NETLINK_ROUTE),
     );
     try {
-      sys.setsockoptInt(fd, sys.SOL_SOCKET, sys.SO_RCVBUFFORCE, RCVBUF);
+      // Smaller in a private lab (no SO_RCVBUFFORCE there): events lost to ENOBUFS make waitGone dump again.
+      setSocketBuffers(fd, { rcv: RCVBUF });
       const addr = Buffer.alloc(12);
       addr.writeUInt16LE(sys.AF_NETLINK, 0);
       addr.writeUInt32LE(RTMGRP_LINK, 8);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { main } from './main.js';
+import { privateDispatch } from './private.js';
 
 // Output piped into `head` and the like: stop quietly when the reader goes away.
 for (const stream of [process.stdout, process.stderr]) {
@@ -9,6 +9,11 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-void main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
+const argv = process.argv.slice(2);
+// A command about a private lab runs inside its sandbox: decided before the rest of nslab is loaded.
+const inside = await privateDispatch(argv);
+if (inside !== undefined) process.exitCode = inside;
+else {
+  const { main } = await import('./main.js');
+  process.exitCode = await main(argv);
+}

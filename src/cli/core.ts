@@ -26,6 +26,13 @@ interface CommonOpts {
   quiet?: boolean;
 }
 
+interface UpOpts extends CommonOpts {
+  dryRun?: boolean;
+  grace: number;
+  private?: boolean;
+  name?: string;
+}
+
 const SHOWN = 40;
 
 /** Prints operations as their `ip` commands: all of them with --verbose, else at most SHOWN and a summary. */
@@ -96,6 +103,11 @@ export function registerCore(program: Command): void {
     .addOption(hostNetnsOption())
     .option('-n, --dry-run', 'print what would change, change nothing')
     .option(
+      '--private',
+      "make the lab in a sandbox of its own (user, mount, pid and network namespaces): the machine's `ip netns list` does not show it, and it needs no root (what up does for other users)",
+    )
+    .option('--name <name>', "lab name instead of the file's (to run one file several times side by side)")
+    .option(
       '--grace <seconds>',
       'how long processes in namespaces of nodes gone from the file get after SIGTERM before SIGKILL',
       seconds,
@@ -106,10 +118,16 @@ export function registerCore(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText(
       'after',
-      '\nExample:\n  sudo nslab up examples/seed.nslab.yml\n  sudo nslab up lab.nslab.yml --dry-run',
+      '\nExample:\n  sudo nslab up examples/seed.nslab.yml\n  sudo nslab up lab.nslab.yml --dry-run\n  nslab up examples/seed.nslab.yml --private --name seed-2',
     )
-    .action(async (file: string, o: CommonOpts & { dryRun?: boolean; grace: number }) => {
-      const lab = await (await api()).load(file, { hostNetns: o.hostNetns });
+    .action(async (file: string, o: UpOpts) => {
+      const lab = await (await api()).load(file, { hostNetns: o.hostNetns, name: o.name });
+      const { commandLine, upInSandbox } = await import('./private.js');
+      const inside = await upInSandbox(lab.topology, o, commandLine());
+      if (inside !== undefined) {
+        process.exitCode = inside;
+        return;
+      }
       for (const w of o.json ? [] : lab.warnings())
         warn(w.pos ? formatProblem({ pos: w.pos, message: w.message }) : w.message);
       const bar = o.json ? undefined : progress(`building ${lab.name}`);
@@ -241,11 +259,13 @@ export function registerCore(program: Command): void {
         for (const l of labs)
           t.push([
             l.name,
-            l.hostNetns === null
-              ? '(default)'
-              : l.hostMissing
-                ? c.yellow(`${l.hostNetns} (gone)`)
-                : l.hostNetns,
+            l.private
+              ? c.cyan(`private (sandbox ${l.private.holder})`)
+              : l.hostNetns === null
+                ? '(default)'
+                : l.hostMissing
+                  ? c.yellow(`${l.hostNetns} (gone)`)
+                  : l.hostNetns,
             l.damaged ? c.red('damaged ledger') : l.nodes,
             l.file ?? '',
             l.updatedAt,

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { registerCore } from './core.js';
 import { registerFaults } from './faults.js';
 import { registerGraph } from './graph.js';
+import { rememberCommandLine } from './private.js';
 import { registerProcesses } from './processes.js';
 import { registerReach } from './reach.js';
 import { reportError } from './ui.js';
@@ -50,6 +51,7 @@ Exit codes: 0 ok, 1 a failed check or operation, 2 bad input.`,
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  rememberCommandLine(argv);
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -5,6 +5,8 @@
 import { existsSync } from 'node:fs';
 import { listRecorded, type RecordedLab, recordedKeys } from '../apply/store.js';
 import { namedNetnsExists } from '../netns/named.js';
+import { insideSandbox } from '../sandbox/inside.js';
+import { liveRecords } from '../sandbox/records.js';
 import { NslabError } from '../sys/errors.js';
 
 /** A lab recorded as up on this machine. */
@@ -18,6 +20,8 @@ export interface LabSummary {
   updatedAt: string;
   /** Set when its ledger is damaged: the sentence saying so, with how to recover. */
   damaged?: string;
+  /** Set for a private lab: the pid of its sandbox's holder, and whether it outlives its maker (CLI labs do). */
+  private?: { holder: number; detached: boolean };
 }
 
 /** True when `arg` names a topology file rather than a lab (an existing path, or a .yml/.yaml name). */
@@ -37,9 +41,23 @@ function hostNote(hostNetns: string | null | undefined): string {
   return hostNetns ? ` with host namespace ${hostNetns}` : '';
 }
 
-/** Labs recorded as up, damaged ledgers included. */
+/** Private labs of this user whose sandbox runs (none from inside a sandbox, which sees its own ledger). */
+function privateLabs(): LabSummary[] {
+  if (insideSandbox()) return [];
+  return liveRecords().map((r) => ({
+    name: r.name,
+    hostNetns: null,
+    hostMissing: false,
+    ...(r.file ? { file: r.file } : {}),
+    nodes: r.nodes?.length ?? 0,
+    updatedAt: r.updatedAt,
+    private: { holder: r.holder.pid, detached: r.detached },
+  }));
+}
+
+/** Labs recorded as up, damaged ledgers included, and this user's private labs. */
 export function listLabs(): LabSummary[] {
-  return listRecorded().map((r) => ({
+  const machine = listRecorded().map((r) => ({
     name: r.lab,
     hostNetns: r.hostNetns,
     hostMissing: r.hostNetns !== null && !namedNetnsExists(r.hostNetns),
@@ -48,6 +66,7 @@ export function listLabs(): LabSummary[] {
     updatedAt: r.ledger?.updatedAt ?? '',
     ...(r.damaged ? { damaged: r.damaged.message } : {}),
   }));
+  return [...machine, ...privateLabs()];
 }
 
 /**

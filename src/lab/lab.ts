@@ -40,9 +40,20 @@ import { type ExecOptions, type ExecResult, execIn } from './exec.js';
 import * as faults from './faults.js';
 import { findLab, findNodeLab, isFileArgument, type LabSummary, listLabs, recordedHost } from './find.js';
 import { linksDown } from './links.js';
+import { renamed } from './name.js';
 import type { LabOptions, LabUpOptions } from './options.js';
-import { requirePrivilege } from './privilege.js';
-import { LabProcess } from './processes.js';
+import {
+  attachPrivate,
+  definePrivateLab,
+  locatePrivate,
+  preparePrivate,
+  privateForNode,
+  privateRecordOf,
+  refuseUnlessPrivate,
+  wantsPrivate,
+} from './private.js';
+import { privileged, requirePrivilege } from './privilege.js';
+import { LabProcess, type NamedProcess } from './processes.js';
 import {
   type CheckOptions,
   type CheckReport,
@@ -69,11 +80,23 @@ export type { UpOptions, UpResult } from './deploy.js';
 export type { ExecOptions, ExecResult } from './exec.js';
 export type { LabSummary } from './find.js';
 export type { LabOptions, LabUpOptions } from './options.js';
+export type { PrivateLab, PrivateOptions } from './private.js';
 export { privileged, requirePrivilege } from './privilege.js';
-export type { LabProcess, NamedProcessStatus } from './processes.js';
+export type { LabProcess, NamedProcess, NamedProcessStatus } from './processes.js';
 export type { DownOptions, DownResult, GcOptions, GcResult } from './remove.js';
 export type { InterfaceStatus, LabStatus, NodeStatus, ProcessStatus } from './view.js';
 
+let privateClass: ReturnType<typeof definePrivateLab> | undefined;
+/** The private subclass of Lab (private.ts), made once Lab exists. */
+function Private() {
+  privateClass ??= definePrivateLab(Lab);
+  return privateClass;
+}
+
+/**
+ * A lab loaded from a topology file (or found by name once up): built, inspected, used and taken down. A private
+ * lab (`Lab.up(file, { private: true })`) has the same methods, run inside its sandbox.
+ */
 export class Lab {
   /** The lab as the file describes it, resolved (addresses and routes filled in). */
   readonly topology: ResolvedLab;
@@ -85,9 +108,12 @@ export class Lab {
     this.hostNetns = opts.hostNetns ?? null;
   }
 
-  /** Loads and resolves a topology file. Throws TopologyError (exit code 2) with every problem and its position. */
-  static async load(file: string, opts: LabOptions = {}): Promise<Lab> {
-    return new Lab(await loadTopology(file), opts);
+  /**
+   * Loads and resolves a topology file. Throws TopologyError (exit code 2) with every problem and its position.
+   * `name` overrides the file's lab name (`--name`).
+   */
+  static async load(file: string, opts: LabOptions & { name?: string } = {}): Promise<Lab> {
+    return new Lab(renamed(await loadTopology(file), opts.name), opts);
   }
 
   /**
@@ -96,13 +122,21 @@ export class Lab {
    * process gets SIGINT or SIGTERM (every lab it holds is torn down, once; then it exits with 128 + the signal's
    * number). Tearing down stops its named processes, then takes the lab down. Fails as `up` does, rolled back.
    *
+   * A private lab (`private: true`, the file's `private:`, or anyone who is not root) is made in a sandbox of its
+   * own, under a unique name unless `name` gives one (`seed-7f3a`); it ends with this process unless `detach` is
+   * set.
+   *
    * ```ts
    * await using lab = await Lab.up('ospf.nslab.yml', { hostNetns: 'sbx' });
    * ```
    */
   static up(fileOrSpec: string | TopologySpec, opts: LabUpOptions = {}): Promise<Lab> {
     return startLab(
-      async (x, o) => (typeof x === 'string' ? Lab.load(x, o) : Lab.fromSpec(x, o)),
+      async (x, o) => {
+        const topology = typeof x === 'string' ? await loadTopology(x) : specTopology(x);
+        if (wantsPrivate(topology, o.private, privileged())) return preparePrivate(Private(), topology, o);
+        return new Lab(renamed(topology, o.name), o);
+      },
       fileOrSpec,
       opts,
     );
@@ -124,6 +158,8 @@ export class Lab {
    * name (choose with `hostNetns`), or when its ledger is damaged.
    */
   static attach(name: string, opts: LabOptions = {}): Lab {
+    const own = opts.hostNetns === undefined ? privateRecordOf(name) : undefined;
+    if (own) return attachPrivate(Private(), own);
     const r = findLab(name, opts.hostNetns);
     return new Lab(r.ledger!.applied, { hostNetns: r.hostNetns });
   }
@@ -145,6 +181,8 @@ export class Lab {
     if (!Lab.isFileArgument(fileOrName)) return Lab.attach(fileOrName, opts);
     const lab = await Lab.load(fileOrName, opts);
     if (opts.hostNetns !== undefined) return lab;
+    const own = locatePrivate(Private(), lab.topology);
+    if (own) return own;
     const host = recordedHost(lab.name, undefined);
     return host === lab.hostNetns ? lab : new Lab(lab.topology, { hostNetns: host });
   }
@@ -160,6 +198,9 @@ export class Lab {
    */
   static async forNode(node: string, opts: LabOptions & { lab?: string } = {}): Promise<Lab> {
     if (opts.lab && Lab.isFileArgument(opts.lab)) return Lab.locate(opts.lab, opts);
+    if (opts.lab && opts.hostNetns === undefined) return Lab.attach(opts.lab, opts);
+    const own = opts.hostNetns === undefined ? privateForNode(Private(), node) : undefined;
+    if (own) return own;
     const r = findNodeLab(node, opts);
     return new Lab(r.ledger!.applied, { hostNetns: r.hostNetns });
   }
@@ -174,6 +215,8 @@ export class Lab {
    * recovery from the kernel alone that a damaged ledger needs (`nslab down --force NAME`).
    */
   static async remove(name: string, opts: LabOptions & DownOptions = {}): Promise<DownResult> {
+    const own = opts.hostNetns === undefined ? privateRecordOf(name) : undefined;
+    if (own) return attachPrivate(Private(), own).down(opts);
     requirePrivilege();
     return removeLab(name, opts.hostNetns ?? null, opts);
   }
@@ -191,7 +234,8 @@ export class Lab {
     return this.topology.name;
   }
 
-  private kernel(): KernelSession {
+  /** The namespaces of the lab, opened as they are needed (a private lab's are out of reach: see private.ts). */
+  protected kernel(): KernelSession {
     requirePrivilege();
     this.session ??= new KernelSession(this.hostNetns);
     return this.session;
@@ -235,6 +279,7 @@ export class Lab {
    * lab's names that the lab did not make is never taken over: a PlanError names it.
    */
   async up(opts: UpOptions = {}): Promise<UpResult> {
+    refuseUnlessPrivate(this.topology);
     try {
       return await deploy(this.topology, this.hostNetns, this.kernel(), opts);
     } finally {
@@ -388,7 +433,7 @@ export class Lab {
   }
 
   /** A named process of a node (`processes:`): its pid, whether it runs, its log, `stop()` and `start()`. */
-  process(node: string, name: string): LabProcess {
+  process(node: string, name: string): NamedProcess {
     return new LabProcess(this.faultContext(), node, name);
   }
 

@@ -3,6 +3,7 @@
  * (`interface LabUpOptions { private?: boolean }` in another file merges in).
  */
 import type { UpOptions } from './deploy.js';
+import type { PrivateOptions } from './private.js';
 
 export interface LabOptions {
   /**
@@ -15,7 +16,7 @@ export interface LabOptions {
 }
 
 /** Options of `Lab.up(fileOrSpec, opts)`: where the lab lives, how `up` runs, and how it is torn down. */
-export interface LabUpOptions extends LabOptions, Omit<UpOptions, 'dryRun'> {
+export interface LabUpOptions extends LabOptions, Omit<UpOptions, 'dryRun'>, PrivateOptions {
   /**
    * Grace period, in ms, its processes get between SIGTERM and SIGKILL when the lab is torn down (the end of an
    * `await using` block, a signal); default 3000.

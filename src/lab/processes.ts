@@ -158,7 +158,25 @@ export function processHooks(k: LabKernel): ProcessHooks {
  * One named process of a lab that is up (`lab.process('r2', 'ospfd')`): its pid and state read from the ledger
  * and /proc each time they are asked for, its log, and `stop()`/`start()`.
  */
-export class LabProcess {
+export interface NamedProcess {
+  readonly node: string;
+  readonly name: string;
+  /** The pid it was last started as (absent when it never was, or was stopped). */
+  readonly pid: number | undefined;
+  /** True while that process runs (same pid and start time, in its node, not a zombie). */
+  readonly running: boolean;
+  /** Its log file: `/run/nslab/LAB.d/logs/NODE/NAME.log` (inside the sandbox, for a private lab). */
+  readonly logFile: string;
+  /** Everything in its log so far (stdout and stderr of each start, after a `# nslab:` line per start). */
+  logs(): string;
+  /** Stops it and its process group: SIGTERM, `graceMs` (default 3000), SIGKILL. */
+  stop(opts?: { graceMs?: number }): Promise<void>;
+  /** Starts it again, as `up` does, and resolves once its ready check holds. Does nothing when it runs. */
+  start(): Promise<void>;
+}
+
+/** A named process of a lab of this process's own namespaces (see NamedProcess). */
+export class LabProcess implements NamedProcess {
   constructor(
     private readonly k: LabKernel,
     readonly node: string,

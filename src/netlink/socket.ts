@@ -5,6 +5,7 @@
 import { getSystemErrorMap } from 'node:util';
 import { NslabError } from '../sys/errors.js';
 import * as sys from '../sys/libc.js';
+import { type SocketBuffers, setSocketBuffers } from '../sys/sockbuf.js';
 import {
   attrString,
   frame,
@@ -31,11 +32,19 @@ const NETLINK_ADD_MEMBERSHIP = 1;
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
 
-/** Receive buffer for 'big batches' (SO_RCVBUFFORCE), so a burst of replies never ends in ENOBUFS. */
+/**
+ * Buffers asked for, so that a burst of replies never ends in ENOBUFS: granted past net.core.rmem_max by
+ * SO_RCVBUFFORCE as root; in a user namespace (a private lab) only up to rmem_max, and batches are cut to fit.
+ */
 const RCVBUF = 32 * 1024 * 1024;
 const SNDBUF = 4 * 1024 * 1024;
-/** Requests are packed into datagrams of at most this many bytes. */
+/** Requests are packed into datagrams of at most this many bytes (fewer when the send buffer is smaller). */
 const MAX_DATAGRAM = 1024 * 1024;
+/**
+ * Receive buffer one refused request may take with its error: the kernel's error message with extended ack is a
+ * socket buffer of 830 bytes here (truesize, measured), more with a long ack text.
+ */
+const ERROR_BYTES = 2048;
 
 /** One buffer for every receive: all netlink I/O is synchronous on the main thread. */
 const rbuf = Buffer.alloc(4 * 1024 * 1024);
@@ -85,29 +94,43 @@ export class NetlinkSocket {
   readonly fd: number;
   private seq = Math.floor(Math.random() * 0x7fffffff);
   private closed = false;
+  /** Most bytes of requests in one datagram: the kernel refuses (EMSGSIZE) one past the send buffer. */
+  private readonly maxDatagram: number;
+  /**
+   * Most requests in one datagram: the kernel handles a whole datagram before we read, so the errors of all its
+   * requests (every one may fail) must fit in the receive buffer at once.
+   */
+  private readonly maxRequests: number;
 
-  private constructor(fd: number) {
+  private constructor(fd: number, buffers: SocketBuffers) {
     this.fd = fd;
+    this.maxDatagram = Math.max(4096, Math.min(MAX_DATAGRAM, Math.floor(buffers.snd / 2)));
+    this.maxRequests = Math.max(1, Math.floor((buffers.rcv - 2 * ERROR_BYTES) / ERROR_BYTES));
   }
 
-  /** Opens a NETLINK_ROUTE (or `protocol`) socket in the calling thread's current network namespace. */
-  static open(protocol = NETLINK_ROUTE): NetlinkSocket {
+  /**
+   * Opens a NETLINK_ROUTE (or `protocol`) socket in the calling thread's current network namespace. `buffers`
+   * asks for other buffer sizes than nslab's (tests use small ones to see batches cut to fit).
+   */
+  static open(protocol = NETLINK_ROUTE, buffers: { rcv?: number; snd?: number } = {}): NetlinkSocket {
     const fd = sys.socket(sys.AF_NETLINK, sys.SOCK_RAW, protocol);
     try {
-      sys.setsockoptInt(fd, sys.SOL_SOCKET, sys.SO_RCVBUFFORCE, RCVBUF);
-      sys.setsockoptInt(fd, sys.SOL_SOCKET, sys.SO_SNDBUFFORCE, SNDBUF);
+      const granted = setSocketBuffers(fd, { rcv: buffers.rcv ?? RCVBUF, snd: buffers.snd ?? SNDBUF });
       sys.setsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
       sys.setsockoptInt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
+      return new NetlinkSocket(fd, granted);
     } catch (e) {
       sys.close(fd);
       throw e;
     }
-    return new NetlinkSocket(fd);
   }
 
   /** Takes over an open NETLINK_ROUTE socket fd (one opened by `open` on another thread). */
   static adopt(fd: number): NetlinkSocket {
-    return new NetlinkSocket(fd);
+    return new NetlinkSocket(fd, {
+      rcv: sys.getsockoptInt(fd, sys.SOL_SOCKET, sys.SO_RCVBUF),
+      snd: sys.getsockoptInt(fd, sys.SOL_SOCKET, sys.SO_SNDBUF),
+    });
   }
 
   private nextSeq(): number {
@@ -120,7 +143,8 @@ export class NetlinkSocket {
    * accepted it, a NetlinkError when it refused it. Requests are sent without NLM_F_ACK (the kernel then
    * answers only failures), and each datagram ends with an acknowledged NLMSG_NOOP as a barrier, so a batch of
    * a thousand costs one send and one receive. The kernel carries on after a failed request: later requests in
-   * the same batch are still applied.
+   * the same batch are still applied. A datagram holds as many requests as the socket's buffers take, whatever
+   * the kernel granted (a private lab's are smaller: more datagrams, the same results).
    */
   execute(reqs: Request[]): (NetlinkError | undefined)[] {
     this.assertOpen();
@@ -131,7 +155,11 @@ export class NetlinkSocket {
       const parts: Buffer[] = [];
       let size = 0;
       const start = i;
-      while (i < reqs.length && (parts.length === 0 || size + reqs[i].payload.length + 64 < MAX_DATAGRAM)) {
+      while (
+        i < reqs.length &&
+        (parts.length === 0 ||
+          (parts.length < this.maxRequests && size + reqs[i].payload.length + 64 < this.maxDatagram))
+      ) {
         const f = frame({ ...reqs[i], flags: reqs[i].flags & ~NLM_F_ACK }, this.nextSeq());
         parts.push(f);
         size += f.length;

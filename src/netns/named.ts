@@ -110,6 +110,9 @@ function prepareRunDir(): void {
 /**
  * Throws when this process does not share the mount namespace of PID 1 (for example under `ip netns exec`):
  * the /run/netns bind mounts it made would be invisible to `ip` and to every other program.
+ *
+ * Inside a private lab's sandbox, /proc is the sandbox's own (its pid namespace): PID 1 is the sandbox's first
+ * process, in the sandbox's mount namespace, so nslab run there passes, and `ip` there sees what it makes.
  */
 export function assertHostMountNamespace(): void {
   let own: string;
@@ -124,7 +127,8 @@ export function assertHostMountNamespace(): void {
     throw new NetnsError(
       '',
       'nslab is running in a private mount namespace (for example under `ip netns exec`): namespaces it makes ' +
-        'would be invisible to `ip`. Run it from the host, and use --host-netns NAME to let a namespace play the host.',
+        'would be invisible to `ip`. Run it from the host, and use --host-netns NAME to let a namespace play the host ' +
+        '(or --private, for a lab in a sandbox of its own).',
       'EPERM',
     );
   }

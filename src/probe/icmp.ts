@@ -12,6 +12,7 @@ import { inNetns } from '../netns/thread.js';
 import type { ReachResult } from '../reach/types.js';
 import * as sys from '../sys/libc.js';
 import { IPPROTO_IPV6, IPV6_RECVHOPLIMIT, recvmsg } from '../sys/recvmsg.js';
+import { setSocketBuffers } from '../sys/sockbuf.js';
 import { addressFamily, canonicalAddress, isAddress } from '../topology/ip.js';
 import {
   echoRequest,
@@ -40,12 +41,30 @@ const SOL_RAW = 255;
 const ICMP_FILTER = 1;
 /** setsockopt on raw ICMPv6 sockets: struct icmp6_filter, 256 bits, a bit set = that type is dropped. */
 const ICMP6_FILTER = 1;
-/** Socket buffers, forced past net.core.{r,w}mem_max (root): a namespace may receive thousands of answers at once. */
+/**
+ * Socket buffers, forced past net.core.{r,w}mem_max as root: a namespace may receive thousands of answers at
+ * once. In a private lab (a user namespace) only up to those sysctls: see sendBatch.
+ */
 const SOCKET_BUFFER = 4 << 20;
 /** Longest a poll(2) blocks the main thread before the event loop gets a turn. */
 const SLICE_MS = 10;
-/** Echo requests sent between two reads of the sockets. */
+/** Echo requests sent between two reads of the sockets, when the receive buffers take them. */
 const SEND_BATCH = 256;
+/**
+ * Receive buffer one answer may take: an echo reply or ICMP error as a raw socket queues it (the skb's truesize,
+ * up to a page and its overhead for a frame received on a veth).
+ */
+const ANSWER_BYTES = 4608;
+
+/**
+ * Echo requests sent between two reads: at most what the smallest receive buffer of `fds` takes in answers,
+ * should every request of a batch be answered at one socket before it is read again.
+ */
+function sendBatch(fds: number[]): number {
+  let smallest = Number.POSITIVE_INFINITY;
+  for (const fd of fds) smallest = Math.min(smallest, sys.getsockoptInt(fd, sys.SOL_SOCKET, sys.SO_RCVBUF));
+  return Math.max(8, Math.min(SEND_BATCH, Math.floor(smallest / ANSWER_BYTES)));
+}
 
 /** Opens one raw ICMP (v4) or ICMPv6 socket inside the namespace `fd`, non-blocking, filtered to answers. */
 export function openProbeSocket(fd: number, family: 4 | 6): number {
@@ -55,8 +74,7 @@ export function openProbeSocket(fd: number, family: 4 | 6): number {
         ? sys.socket(sys.AF_INET, sys.SOCK_RAW | sys.SOCK_NONBLOCK, IPPROTO_ICMP)
         : sys.socket(sys.AF_INET6, sys.SOCK_RAW | sys.SOCK_NONBLOCK, IPPROTO_ICMPV6);
     try {
-      sys.setsockoptInt(s, sys.SOL_SOCKET, sys.SO_RCVBUFFORCE, SOCKET_BUFFER);
-      sys.setsockoptInt(s, sys.SOL_SOCKET, sys.SO_SNDBUFFORCE, SOCKET_BUFFER);
+      setSocketBuffers(s, { rcv: SOCKET_BUFFER, snd: SOCKET_BUFFER });
       if (family === 4) {
         // Let through only echo replies and the errors that quote a request; drop the echo requests that other
         // probes send to this namespace, which would otherwise fill the buffer.
@@ -246,6 +264,7 @@ async function run(
   const packets: PacketState[] = [];
   const fds = sockets.map(([fd]) => fd);
   const familyOf = new Map(sockets);
+  const batch = sendBatch(fds);
   const v4buf = Buffer.alloc(65536);
   let pending = states.length;
   const start = performance.now();
@@ -326,7 +345,7 @@ async function run(
       queue.reverse();
       round += 1;
     }
-    let budget = SEND_BATCH;
+    let budget = batch;
     while (backlog.length > 0 && budget > 0) {
       if (!send(backlog[0])) break;
       backlog.shift();

@@ -15,6 +15,7 @@ const c = {
   socket: libc.func('int socket(int, int, int)'),
   bind: libc.func('int bind(int, void *, uint32_t)'),
   setsockopt: libc.func('int setsockopt(int, int, int, void *, uint32_t)'),
+  getsockopt: libc.func('int getsockopt(int, int, int, _Out_ void *, _Inout_ uint32_t *)'),
   send: libc.func('intptr_t send(int, void *, uintptr_t, int)'),
   sendto: libc.func('intptr_t sendto(int, void *, uintptr_t, int, void *, uint32_t)'),
   recv: libc.func('intptr_t recv(int, _Out_ void *, uintptr_t, int)'),
@@ -41,6 +42,8 @@ export const SOCK_RAW = 3;
 export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;
 export const SOL_SOCKET = 1;
+export const SO_SNDBUF = 7;
+export const SO_RCVBUF = 8;
 export const SO_SNDBUFFORCE = 32;
 export const SO_RCVBUFFORCE = 33;
 export const SO_RCVTIMEO = 20;
@@ -107,6 +110,14 @@ export function setsockoptInt(fd: number, level: number, option: number, value: 
   const b = Buffer.alloc(4);
   b.writeInt32LE(value);
   check(c.setsockopt(fd, level, option, b, 4), 'setsockopt', `(${level}, ${option})`);
+}
+
+/** getsockopt(2) of an int option (SO_RCVBUF reads back what the kernel granted: twice what was asked). */
+export function getsockoptInt(fd: number, level: number, option: number): number {
+  const b = Buffer.alloc(4);
+  const len = [4];
+  check(c.getsockopt(fd, level, option, b, len), 'getsockopt', `(${level}, ${option})`);
+  return b.readInt32LE(0);
 }
 
 /** setsockopt(2) with a raw value. */

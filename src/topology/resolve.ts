@@ -93,6 +93,7 @@ export function resolveLab(
     links,
     expect: [],
     ...(spec.routing !== undefined && { routing: spec.routing }),
+    ...(spec.private !== undefined && { private: spec.private }),
   };
   const segments = segmentsOf(lab);
   const duplicates = checkUniqueAddresses(ctx);

@@ -313,6 +313,12 @@ export const topologySchema = z.strictObject({
     .optional()
     .describe("Prepended to node names to form namespace names; '' when not given."),
   routing: routing.optional(),
+  private: z
+    .boolean()
+    .optional()
+    .describe(
+      "true: the lab lives in a sandbox of its own (user, mount, pid and network namespaces), invisible to the machine's `ip netns list`, as `nslab up --private` makes it (what `up` does for a user who is not root). Not the `private:` directories of a node.",
+    ),
   expect: z.array(expectation).optional(),
   timeline: timelineSchema.optional(),
   topology: z.strictObject({

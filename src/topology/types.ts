@@ -148,6 +148,8 @@ export interface ResolvedLab {
   expect: Expectation[];
   /** `routing:` at the top level. */
   routing?: 'auto' | 'static' | 'external';
+  /** `private: true`: the lab is made in a sandbox of its own (see lab/private.ts). */
+  private?: boolean;
   /** Timed fault events (`timeline:`), played by `nslab play`; absent when the file has none. */
   timeline?: TimelineEvent[];
   /** Problems found while resolving that do not stop the lab (`routing: auto` finding no route, ...). */
