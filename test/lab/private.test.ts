@@ -92,6 +92,61 @@ describe('private labs in the library', { skip: skipUnlessRoot }, () => {
     }
   });
 
+  it('a private lab from a spec, held by await using: its named processes and node views, inside its sandbox', async () => {
+    const running = () =>
+      marked(mark).filter(
+        (p) => p.comm === 'sleep' && readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').includes('1011'),
+      );
+    {
+      await using lab = (await Lab.up(
+        {
+          name: 'procs',
+          topology: {
+            nodes: {
+              a: {
+                files: { '/etc/frr/frr.conf': 'hostname a\n' },
+                private: ['/var/tmp'],
+                processes: [
+                  {
+                    name: 'talker',
+                    command: 'cat /etc/frr/frr.conf; echo READY; exec sleep 1011',
+                    ready: { log: 'READY' },
+                  },
+                ],
+              },
+              b: {},
+            },
+            links: [{ endpoints: ['a:e0', 'b:e0'] }],
+          },
+        },
+        { private: true },
+      )) as PrivateLab;
+      assert.match(lab.name, /^procs-[0-9a-f]{4}$/);
+      const p = lab.process('a', 'talker');
+      assert.equal(p.running, true);
+      assert.equal(typeof p.pid, 'number');
+      assert.match(p.logs(), /hostname a\nREADY/);
+      assert.equal(running().length, 1);
+      // exec runs in the node's view: its file, its private directory, the lab's /etc/hosts.
+      const conf = await lab.exec('a', ['cat', '/etc/frr/frr.conf']);
+      assert.equal(conf.stdout, 'hostname a\n');
+      const tmp = await lab.exec('a', ['sh', '-c', 'ls -A /var/tmp | wc -l']);
+      assert.equal(tmp.stdout.trim(), '0');
+      const hosts = await lab.exec('a', ['getent', 'hosts', 'b']);
+      assert.match(hosts.stdout, new RegExp(lab.addr('b').replaceAll('.', '\\.')));
+      assert.notEqual(readFileSync('/etc/frr/frr.conf', 'utf8'), 'hostname a\n');
+      await p.stop({ graceMs: 500 });
+      assert.equal(p.running, false);
+      assert.deepEqual(running(), []);
+      await p.start();
+      assert.equal(p.running, true);
+      assert.equal(running().length, 1);
+      assert.throws(() => lab.process('a', 'nope'), /has no process nope on node a/);
+    }
+    // The end of the block took the lab and its sandbox down.
+    assert.deepEqual(await waitUnmarked(mark), []);
+  });
+
   it('a private lab has the methods of any lab, run inside its sandbox', async () => {
     const lab = (await Lab.up(SEED, { private: true })) as PrivateLab;
     try {
