@@ -12,7 +12,7 @@ import type { NetnsHandle } from '../netns/handle.js';
 import { formatOp } from '../plan/format.js';
 import type { ObservedState, Op, Plan } from '../plan/types.js';
 import { NslabError } from '../sys/errors.js';
-import { type KernelSession, labNetnsSysctls } from './session.js';
+import { type KernelSession, labNetnsSysctls, routerSysctls } from './session.js';
 
 /** An operation of the plan failed. Carries the operation, its `ip` spelling and the kernel's answer. */
 export class ApplyError extends NslabError {
@@ -45,44 +45,99 @@ export interface ExecuteOptions {
 
 type Undo = { op: Op; run: () => void };
 
-const BATCHED = new Set<Op['op']>([
-  'veth-add',
-  'bridge-add',
+/** Changes to one namespace's own devices, addresses and routes: queued per namespace, sent as one batch each. */
+const LOCAL = new Set<Op['op']>([
   'link-set',
-  'link-del',
   'addr-add',
   'addr-del',
   'route-add',
   'route-replace',
   'route-del',
 ]);
+/** Device creations: sent at once, a batch per namespace (a veth's peer appears in another namespace). */
+const CREATE = new Set<Op['op']>(['veth-add', 'bridge-add']);
 
-/** Runs the plan; throws ApplyError after rolling back when an operation fails. */
+/** Sysctls that make a namespace a router: routers send the ICMP errors a probe matrix needs (see routerSysctls). */
+const FORWARDING_KEYS = new Set(['net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding']);
+
+/**
+ * Runs the plan; throws ApplyError after rolling back when an operation fails.
+ *
+ * Operations are applied in plan order within each namespace. Across namespaces, the changes of each namespace's
+ * own objects (LOCAL) are queued and sent as one datagram per namespace when something needs them done: an
+ * operation that reaches into other namespaces (`link-del`, `netns-del`, `exec`), a sysctl of that namespace, or
+ * the end of the plan. So a star of N namespaces costs one round trip per namespace (lo up, the veth end up,
+ * its address) instead of one per kind of operation.
+ */
 export function executePlan(plan: Plan, session: KernelSession, opts: ExecuteOptions = {}): void {
   const undo: Undo[] = [];
   const ctx = { hostNetns: session.hostNetns };
-  let done = 0;
-  let i = 0;
   const ops = plan.ops;
+  const queued = new Map<string | null, Op[]>();
+  let done = 0;
+  let current: Op | undefined;
+  const progress = (n: number, last: Op) => {
+    done += n;
+    opts.onProgress?.(done, ops.length, last);
+  };
+  const flush = (only?: string | null) => {
+    const namespaces = only === undefined ? [...queued.keys()] : queued.has(only) ? [only] : [];
+    for (const ns of namespaces) {
+      const list = queued.get(ns)!;
+      queued.delete(ns);
+      runBatch(ns, list, session, opts, undo);
+      progress(list.length, list[list.length - 1]);
+    }
+  };
   try {
+    let i = 0;
     while (i < ops.length) {
-      const kind = ops[i].op;
-      let j = i;
-      while (j < ops.length && ops[j].op === kind && BATCHED.has(kind)) j++;
-      if (j === i) j = i + 1;
-      const group = ops.slice(i, j);
-      if (BATCHED.has(kind)) runBatched(group, session, opts, undo);
-      else for (const op of group) runSingle(op, session, opts, undo);
-      done += group.length;
-      opts.onProgress?.(done, ops.length, group[group.length - 1]);
+      const op = ops[i];
+      current = op;
+      if (LOCAL.has(op.op)) {
+        const list = queued.get(op.ns);
+        if (list) list.push(op);
+        else queued.set(op.ns, [op]);
+        i++;
+        continue;
+      }
+      let j = i + 1;
+      if (CREATE.has(op.op) || op.op === 'link-del') {
+        // Creating a device touches no queued work (queued operations name devices that exist already);
+        // deleting one may delete its peer elsewhere, which queued work may still use.
+        if (op.op === 'link-del') flush();
+        while (j < ops.length && ops[j].op === op.op) j++;
+        const group = ops.slice(i, j);
+        for (const [ns, list] of byNamespace(group)) runBatch(ns, list, session, opts, undo);
+        progress(group.length, group[group.length - 1]);
+      } else {
+        // A new namespace is independent of queued work; a sysctl follows its own namespace's changes; anything
+        // else (namespace deletion, exec) sees every change before it.
+        if (op.op === 'sysctl-set') flush(op.ns);
+        else if (op.op !== 'netns-add') flush();
+        runSingle(op, session, opts, undo);
+        progress(1, op);
+      }
       i = j;
     }
+    current = undefined;
+    flush();
   } catch (e) {
-    const failed = (e as { failedOp?: Op }).failedOp ?? ops[i];
+    const failed = (e as { failedOp?: Op }).failedOp ?? current ?? ops[ops.length - 1];
     const left = rollback(undo);
     if (e instanceof Error) throw new ApplyError(failed, formatOp(failed, ctx), unwrap(e), left);
     throw e;
   }
+}
+
+function byNamespace(ops: Op[]): Map<string | null, Op[]> {
+  const byNs = new Map<string | null, Op[]>();
+  for (const op of ops) {
+    const list = byNs.get(op.ns);
+    if (list) list.push(op);
+    else byNs.set(op.ns, [op]);
+  }
+  return byNs;
 }
 
 function unwrap(e: Error): Error {
@@ -108,49 +163,50 @@ function rollback(undo: Undo[]): string[] {
   return left;
 }
 
-function runBatched(group: Op[], session: KernelSession, opts: ExecuteOptions, undo: Undo[]): void {
-  const byNs = new Map<string | null, Op[]>();
-  for (const op of group) {
-    const list = byNs.get(op.ns) ?? [];
-    list.push(op);
-    byNs.set(op.ns, list);
-  }
-  for (const [ns, list] of byNs) {
-    const h = session.handle(ns);
-    const reqs: Request[] = [];
-    for (const op of list) {
-      try {
-        reqs.push(request(op, h, session));
-      } catch (e) {
-        fail(op, e as Error);
-      }
+/** Sends the operations of one namespace as one batch; records an undo step for each that the kernel accepted. */
+function runBatch(
+  ns: string | null,
+  list: Op[],
+  session: KernelSession,
+  opts: ExecuteOptions,
+  undo: Undo[],
+): void {
+  const h = session.handle(ns);
+  const reqs: Request[] = [];
+  for (const op of list) {
+    try {
+      reqs.push(request(op, h, session));
+    } catch (e) {
+      fail(op, e as Error);
     }
-    const results: (NetlinkError | undefined)[] = h.execute(reqs);
-    let first: { op: Op; err: NetlinkError } | undefined;
-    list.forEach((op, k) => {
-      const err = results[k];
-      if (err) first ??= { op, err };
-      else {
-        const u = undoOf(op, h, opts.observed);
-        if (u) undo.push({ op, run: u });
-      }
-    });
-    // Deleting one end of a veth pair deletes the other, in another namespace: indexes learnt there are stale.
-    if (list.some((op) => op.op === 'link-del')) session.forgetIndexes();
-    if (first) fail(first.op, first.err);
-    if (session.isHost(ns) && opts.ipv6) noDadOnHost(list, h);
   }
+  const results: (NetlinkError | undefined)[] = h.execute(reqs);
+  let first: { op: Op; err: NetlinkError } | undefined;
+  list.forEach((op, k) => {
+    const err = results[k];
+    if (err) first ??= { op, err };
+    else {
+      const u = undoOf(op, h, opts.observed);
+      if (u) undo.push({ op, run: u });
+    }
+  });
+  // Deleting one end of a veth pair deletes the other, in another namespace: indexes learnt there are stale.
+  if (list.some((op) => op.op === 'link-del')) session.forgetIndexes();
+  if (first) fail(first.op, first.err);
+  if (session.isHost(ns) && opts.ipv6) noDadOnHost(list, h);
 }
 
 /** IPv6 DAD off on the host-side devices nslab creates (the lab's namespaces have it off for all devices). */
 function noDadOnHost(list: Op[], h: NetnsHandle): void {
+  const keys: Record<string, string> = {};
   for (const op of list) {
-    if (op.op !== 'veth-add' && op.op !== 'bridge-add') continue;
-    try {
-      h.setSysctl(`net/ipv6/conf/${op.name}/accept_dad`, '0');
-    } catch {
-      // IPv6 disabled on the host: nothing to do
-    }
+    if (op.op === 'veth-add' || op.op === 'bridge-add') keys[`net/ipv6/conf/${op.name}/accept_dad`] = '0';
+  }
+  if (Object.keys(keys).length === 0) return;
+  try {
+    h.setSysctls(keys);
+  } catch {
+    // IPv6 disabled on the host: nothing to do
   }
 }
 
@@ -262,7 +318,9 @@ function runSingle(op: Op, session: KernelSession, opts: ExecuteOptions, undo: U
         return;
       case 'sysctl-set': {
         const h = session.handle(op.ns);
-        h.setSysctl(op.key, op.value);
+        // A lab namespace that starts forwarding gets ICMP error rate limiting off in the same visit.
+        const router = op.ns !== null && FORWARDING_KEYS.has(op.key) && op.value.trim() !== '0';
+        h.setSysctls({ [op.key]: op.value, ...(router ? routerSysctls(!!opts.ipv6) : {}) });
         if (op.previous !== undefined) {
           const prev = op.previous;
           undo.push({ op, run: () => h.setSysctl(op.key, prev) });

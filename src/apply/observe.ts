@@ -32,7 +32,7 @@ export function observeNamespace(
     .filter((a) => a.scope !== 254 && !(a.family === 6 && a.address.startsWith('fe80:')))
     .map((a) => ({ dev: byIndex.get(a.index) ?? `if${a.index}`, cidr: a.cidr, family: a.family }));
   const routes = h
-    .routes()
+    .routes(undefined, { unicast: true })
     .filter(
       (r) => r.type === RTN_UNICAST && r.table !== 255 && !(r.family === 6 && r.dst.startsWith('fe80::')),
     )
@@ -89,6 +89,9 @@ export function observe(
   const nodes: Record<string, ResolvedNode> = {};
   for (const n of [...(ledger?.applied.nodes ?? []), ...(lab?.nodes ?? [])]) nodes[n.name] = n;
   const out: ObservedState = { namespaces, nodes: {} };
+  const desired = new Map((lab?.nodes ?? []).map((n) => [n.name, n]));
+  const recorded = new Map<string, string[]>();
+  for (const s of ledger?.sysctls ?? []) recorded.set(s.node, [...(recorded.get(s.node) ?? []), s.key]);
   for (const node of Object.values(nodes)) {
     if (node.netns !== null && !present.has(node.netns)) continue;
     if (node.netns !== null && !openable(session, node.netns, ledger, !!opts.repair)) {
@@ -96,9 +99,9 @@ export function observe(
       continue;
     }
     const keys = new Set<string>([
-      ...Object.keys(lab?.nodes.find((n) => n.name === node.name)?.sysctls ?? {}),
+      ...Object.keys(desired.get(node.name)?.sysctls ?? {}),
       ...Object.keys(node.sysctls),
-      ...(ledger?.sysctls.filter((s) => s.node === node.name).map((s) => s.key) ?? []),
+      ...(recorded.get(node.name) ?? []),
     ]);
     out.nodes[node.name] = observeNamespace(session, node.netns, [...keys]);
   }

@@ -1,5 +1,5 @@
 import { NslabError } from '../sys/errors.js';
-import { canonicalAddress, parseCidr, prefixContains } from '../topology/ip.js';
+import { canonicalAddress, canonicalCidr, parseCidr, prefixContains } from '../topology/ip.js';
 import type { ResolvedLab, ResolvedNode, ResolvedRoute } from '../topology/types.js';
 import type { ObservedNamespace, ObservedRoute, OpTarget } from './types.js';
 
@@ -31,6 +31,22 @@ export function targetOf(node: ResolvedNode): OpTarget {
 
 export function hostNodeOf(lab: ResolvedLab | undefined): ResolvedNode | undefined {
   return lab?.nodes.find((n) => n.kind === 'host');
+}
+
+const canonicalCidrs = new Map<string, string>();
+
+/**
+ * `canonicalCidr`, remembered: planning a big lab compares thousands of addresses, each written in the file and
+ * read back from the kernel, and parsing them is most of the planner's time.
+ */
+export function canonicalCidrOf(text: string): string {
+  let c = canonicalCidrs.get(text);
+  if (c === undefined) {
+    if (canonicalCidrs.size >= 100_000) canonicalCidrs.clear();
+    c = canonicalCidr(text);
+    canonicalCidrs.set(text, c);
+  }
+  return c;
 }
 
 /** True for an IPv6 link-local address (fe80::/10), which the kernel puts on every interface by itself. */
