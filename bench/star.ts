@@ -63,7 +63,10 @@ function starFile(n: number): string {
 function run(cmd: string, args: string[], input?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const t = performance.now();
-    const child = spawn(cmd, args, { env, stdio: [input === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'] });
+    const child = spawn(cmd, args, {
+      env,
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'],
+    });
     let err = '';
     child.stderr?.on('data', (d) => {
       err += d;
@@ -72,7 +75,10 @@ function run(cmd: string, args: string[], input?: string): Promise<number> {
     child.on('close', (code) => {
       const s = (performance.now() - t) / 1000;
       if (code === 0) resolve(s);
-      else reject(new Error(`${cmd} ${args.slice(0, 4).join(' ')} exited ${code}: ${err.trim().slice(0, 2000)}`));
+      else
+        reject(
+          new Error(`${cmd} ${args.slice(0, 4).join(' ')} exited ${code}: ${err.trim().slice(0, 2000)}`),
+        );
     });
     child.stdin?.end(input);
   });
@@ -154,7 +160,9 @@ async function floorBuild(n: number): Promise<number> {
   await ip(['-batch', '-'], Array.from({ length: n }, (_, i) => `netns add ${nsName(i)}\n`).join(''));
   await ip(
     ['-n', SBX, '-batch', '-'],
-    Array.from({ length: n }, (_, i) => `link add s${i} type veth peer name e0 netns ${nsName(i)}\n`).join(''),
+    Array.from({ length: n }, (_, i) => `link add s${i} type veth peer name e0 netns ${nsName(i)}\n`).join(
+      '',
+    ),
   );
   return (performance.now() - t) / 1000;
 }
@@ -178,7 +186,10 @@ async function iprouteBuild(n: number): Promise<number> {
     ).join(''),
   );
   for (let i = 0; i < n; i++) {
-    await ip(['-n', nsName(i), '-batch', '-'], `link set lo up\naddr add ${addr(i, 2)} dev e0\nlink set e0 up\n`);
+    await ip(
+      ['-n', nsName(i), '-batch', '-'],
+      `link set lo up\naddr add ${addr(i, 2)} dev e0\nlink set e0 up\n`,
+    );
   }
   return (performance.now() - t) / 1000;
 }
@@ -212,7 +223,16 @@ const fmt = (xs: number[]) => `${median(xs).toFixed(2)} s (${range(xs)})`;
 
 async function measure(n: number, last: boolean): Promise<Sample> {
   const file = starFile(n);
-  const s: Sample = { floorUp: [], floorDown: [], ipUp: [], ipDown: [], nslabUp: [], nslabDown: [], rss: [], downLeft: [] };
+  const s: Sample = {
+    floorUp: [],
+    floorDown: [],
+    ipUp: [],
+    ipDown: [],
+    nslabUp: [],
+    nslabDown: [],
+    rss: [],
+    downLeft: [],
+  };
   for (let r = 0; r < RUNS; r++) {
     await settle();
     s.floorUp.push(await floorBuild(n));
@@ -254,7 +274,9 @@ async function startup(n: number): Promise<void> {
     `nslab exec n0 -- true         ${fmt(await times(['exec', 'n0', '--host-netns', SBX, '--', 'true']))}   target ≤ 0.15 s`,
   );
   const st = await times(['status', LAB, '--host-netns', SBX]);
-  startupLines.push(`nslab status (${n} nodes)${' '.repeat(Math.max(1, 6 - String(n).length))}${fmt(st)}   target ≤ 0.40 s at 1000`);
+  startupLines.push(
+    `nslab status (${n} nodes)${' '.repeat(Math.max(1, 6 - String(n).length))}${fmt(st)}   target ≤ 0.40 s at 1000`,
+  );
 }
 
 function verdict(ok: boolean): string {
@@ -283,8 +305,12 @@ try {
   for (const n of list) results.set(n, await measure(n, n === list[list.length - 1]));
   const load1 = loadavg()[0];
 
-  console.log(`star of N namespaces, median of ${RUNS} (min–max), load average ${load0.toFixed(2)} → ${load1.toFixed(2)}`);
-  console.log('| star | kernel floor build | nslab `up` | iproute2 script | kernel floor teardown | nslab `down` | iproute2 teardown | nslab peak RSS |');
+  console.log(
+    `star of N namespaces, median of ${RUNS} (min–max), load average ${load0.toFixed(2)} → ${load1.toFixed(2)}`,
+  );
+  console.log(
+    '| star | kernel floor build | nslab `up` | iproute2 script | kernel floor teardown | nslab `down` | iproute2 teardown | nslab peak RSS |',
+  );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const [n, s] of results) {
     const rss = s.rss.length ? `${median(s.rss).toFixed(0)} MB` : 'n/a';
@@ -297,15 +323,21 @@ try {
     const [fu, nu, iu, fd, nd] = [s.floorUp, s.nslabUp, s.ipUp, s.floorDown, s.nslabDown].map(median);
     const floorLimit = 1.3 * fu + 0.25;
     const speedup = iu / nu;
-    const lines = [`up ${nu.toFixed(2)} s ≤ 1.3 × floor + 0.25 s = ${floorLimit.toFixed(2)} s: ${verdict(nu <= floorLimit)}`];
+    const lines = [
+      `up ${nu.toFixed(2)} s ≤ 1.3 × floor + 0.25 s = ${floorLimit.toFixed(2)} s: ${verdict(nu <= floorLimit)}`,
+    ];
     if (n === 1000) lines.push(`up ≥ 4× iproute2: ${speedup.toFixed(1)}×: ${verdict(speedup >= 4)}`);
     else if (n === 100) lines.push(`up ≥ 2× iproute2: ${speedup.toFixed(1)}×: ${verdict(speedup >= 2)}`);
     else lines.push(`up vs iproute2: ${speedup.toFixed(1)}×`);
     const downLimit = 1.5 * fd + 0.3;
-    lines.push(`down ${nd.toFixed(2)} s ≤ 1.5 × teardown floor + 0.3 s = ${downLimit.toFixed(2)} s: ${verdict(nd <= downLimit)}`);
+    lines.push(
+      `down ${nd.toFixed(2)} s ≤ 1.5 × teardown floor + 0.3 s = ${downLimit.toFixed(2)} s: ${verdict(nd <= downLimit)}`,
+    );
     if (n === 100) lines.push(`down ≤ 0.30 s: ${verdict(nd <= 0.3)}`);
-    if (s.downLeft.length) lines.push(`down returned while the kernel still showed: ${s.downLeft.join('; ')}`);
-    if (n === 1000 && s.rss.length) lines.push(`peak RSS ${median(s.rss).toFixed(0)} MB ≤ 150 MB: ${verdict(median(s.rss) <= 150)}`);
+    if (s.downLeft.length)
+      lines.push(`down returned while the kernel still showed: ${s.downLeft.join('; ')}`);
+    if (n === 1000 && s.rss.length)
+      lines.push(`peak RSS ${median(s.rss).toFixed(0)} MB ≤ 150 MB: ${verdict(median(s.rss) <= 150)}`);
     console.log(`  star-${n}: ${lines.join('\n           ')}`);
   }
   const f1 = results.get(1000);
@@ -318,7 +350,8 @@ try {
       `\nfloor growth 1000 → 3000: build ×${g.toFixed(2)} (linear would be ×3), teardown ×${gd.toFixed(2)}; nslab up ×${gn.toFixed(2)}`,
     );
   }
-  if (startupLines.length) console.log(`\nstart-up (while the largest star is up, median of 5):\n  ${startupLines.join('\n  ')}`);
+  if (startupLines.length)
+    console.log(`\nstart-up (while the largest star is up, median of 5):\n  ${startupLines.join('\n  ')}`);
 } finally {
   cleanup();
 }

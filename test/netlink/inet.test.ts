@@ -28,7 +28,13 @@ function* cases(): Generator<string> {
     yield `${ipaddr.fromByteArray(ipaddr.parse(text).toByteArray()).toString()}/${rnd(129)}`;
   }
   yield* ['0.0.0.0/0', '255.255.255.255/32', '::/0', '::1/128', 'fe80::1/64', '2001:DB8:0:0:1::1/64'];
-  yield* ['::ffff:10.1.2.3/128', '64:ff9b::192.0.2.33/96', '1::/16', '1:0:0:1:0:0:0:1/64', '0:0:1:0:0:1:0:0/64'];
+  yield* [
+    '::ffff:10.1.2.3/128',
+    '64:ff9b::192.0.2.33/96',
+    '1::/16',
+    '1:0:0:1:0:0:0:1/64',
+    '0:0:1:0:0:1:0:0/64',
+  ];
 }
 
 describe('address conversions', () => {
