@@ -91,7 +91,11 @@ export function observe(
   const out: ObservedState = { namespaces, nodes: {} };
   const desired = new Map((lab?.nodes ?? []).map((n) => [n.name, n]));
   const recorded = new Map<string, string[]>();
-  for (const s of ledger?.sysctls ?? []) recorded.set(s.node, [...(recorded.get(s.node) ?? []), s.key]);
+  for (const s of ledger?.sysctls ?? []) {
+    const keys = recorded.get(s.node);
+    if (keys) keys.push(s.key);
+    else recorded.set(s.node, [s.key]);
+  }
   for (const node of Object.values(nodes)) {
     if (node.netns !== null && !present.has(node.netns)) continue;
     if (node.netns !== null && !openable(session, node.netns, ledger, !!opts.repair)) {

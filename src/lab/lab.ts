@@ -364,6 +364,12 @@ export class Lab {
         const declared = new Set(n.interfaces.map((i) => i.name));
         if (n.kind === 'bridge') declared.add('br0');
         const isLab = (name: string) => n.kind !== 'host' || declared.has(name);
+        const addrsOf = new Map<string, string[]>();
+        for (const a of o?.addrs ?? []) {
+          const list = addrsOf.get(a.dev);
+          if (list) list.push(a.cidr);
+          else addrsOf.set(a.dev, [a.cidr]);
+        }
         return {
           name: n.name,
           kind: n.kind,
@@ -377,7 +383,7 @@ export class Lab {
               up: l.up,
               mtu: l.mtu,
               mac: l.mac,
-              addresses: o!.addrs.filter((a) => a.dev === l.name).map((a) => a.cidr),
+              addresses: addrsOf.get(l.name) ?? [],
               declared: declared.has(l.name),
             })),
           routes: (o?.routes ?? [])

@@ -40,6 +40,7 @@ const canonicalCidrs = new Map<string, string>();
  * read back from the kernel, and parsing them is most of the planner's time.
  */
 export function canonicalCidrOf(text: string): string {
+  if (isCanonicalIpv4Cidr(text)) return text;
   let c = canonicalCidrs.get(text);
   if (c === undefined) {
     if (canonicalCidrs.size >= 100_000) canonicalCidrs.clear();
@@ -47,6 +48,21 @@ export function canonicalCidrOf(text: string): string {
     canonicalCidrs.set(text, c);
   }
   return c;
+}
+
+const IPV4_CIDR = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\/(0|[1-9]\d?)$/;
+
+/** `a.b.c.d/len` in the one spelling canonicalCidr gives it (no leading zeros, every part in range). */
+function isCanonicalIpv4Cidr(text: string): boolean {
+  const m = IPV4_CIDR.exec(text);
+  return (
+    m !== null &&
+    Number(m[1]) < 256 &&
+    Number(m[2]) < 256 &&
+    Number(m[3]) < 256 &&
+    Number(m[4]) < 256 &&
+    Number(m[5]) <= 32
+  );
 }
 
 /** True for an IPv6 link-local address (fe80::/10), which the kernel puts on every interface by itself. */
