@@ -8,11 +8,11 @@ import { after, before, describe, it } from 'node:test';
 import { Lab } from '../../src/lab/lab.js';
 import { parseTopology } from '../../src/topology/load.js';
 import { makeSandbox, removeSandbox } from '../helpers/cli.js';
-import { ipNetnsList, skipUnlessRoot, sysctlIn } from '../helpers/kernel.js';
+import { ipJson, ipNetnsList, skipUnlessRoot, sysctlIn } from '../helpers/kernel.js';
 
-function text(prefix: string, ipv6: boolean): string {
+function text(prefix: string, ipv6: boolean, name = `defaults${ipv6 ? '6' : '4'}`): string {
   const v6 = (a: string, b: string) => (ipv6 ? `\n      ipv6: ["${a}", "${b}"]` : '');
-  return `name: defaults${ipv6 ? '6' : '4'}
+  return `name: ${name}
 prefix: ${prefix}
 routing: auto
 topology:
@@ -21,7 +21,10 @@ topology:
       sysctls: { net.ipv4.ip_forward: 1${ipv6 ? ', net.ipv6.conf.all.forwarding: 1' : ''} }
     a: {}
     b: {}
+    host: {}
   links:
+    - endpoints: ["host:h-r", "r:up"]
+      ipv4: ["10.71.0.1/24", "10.71.0.2/24"]${v6('fd71::1/64', 'fd71::2/64')}
     - endpoints: ["a:eth0", "r:a"]
       ipv4: ["10.71.1.2/24", "10.71.1.1/24"]${v6('fd71:1::2/64', 'fd71:1::1/64')}
     - endpoints: ["b:eth0", "r:b"]
@@ -63,6 +66,17 @@ for (const ipv6 of [false, true]) {
       assert.equal(sysctlIn(sandbox, 'net.ipv6.conf.default.accept_dad'), '1');
     });
 
+    it(
+      ipv6
+        ? 'keeps IPv6 on the host-side devices, DAD off'
+        : 'turns IPv6 off on the host-side devices it makes',
+      () => {
+        assert.equal(sysctlIn(sandbox, 'net.ipv6.conf.h-r.disable_ipv6'), ipv6 ? '0' : '1');
+        if (ipv6) assert.equal(sysctlIn(sandbox, 'net.ipv6.conf.h-r.accept_dad'), '0');
+        assert.equal(sysctlIn(sandbox, 'net.ipv6.conf.lo.disable_ipv6'), '0');
+      },
+    );
+
     it('reaches across the router with every probe answered', async () => {
       const report = await lab.check({ timeoutMs: 1500 });
       assert.deepEqual(report.findings, []);
@@ -71,3 +85,33 @@ for (const ipv6 of [false, true]) {
     });
   });
 }
+
+describe('a lab without IPv6 given IPv6 by an edit', { skip: skipUnlessRoot }, () => {
+  const prefix = `nslab-t-d46${process.pid}-`;
+  let sandbox: string;
+  before(() => {
+    sandbox = makeSandbox('defaults');
+  });
+  after(() => {
+    removeSandbox(
+      sandbox,
+      ipNetnsList().filter((n) => n.startsWith(prefix)),
+    );
+  });
+
+  it('turns IPv6 back on on the host-side devices and adds their addresses', async () => {
+    await new Lab(parseTopology(text(prefix, false, 'edited')), { hostNetns: sandbox }).up();
+    assert.equal(sysctlIn(sandbox, 'net.ipv6.conf.h-r.disable_ipv6'), '1');
+    const lab = new Lab(parseTopology(text(prefix, true, 'edited')), { hostNetns: sandbox });
+    const r = await lab.up();
+    assert.ok(r.changed);
+    assert.equal(sysctlIn(sandbox, 'net.ipv6.conf.h-r.disable_ipv6'), '0');
+    const addrs = ipJson<{ addr_info: { local: string }[] }[]>(sandbox, 'addr', 'show', 'dev', 'h-r');
+    assert.ok(
+      addrs[0].addr_info.some((a) => a.local === 'fd71::1'),
+      JSON.stringify(addrs),
+    );
+    assert.equal((await lab.up()).changed, false);
+    await lab.down();
+  });
+});
