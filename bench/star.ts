@@ -11,11 +11,12 @@
  *   both ends, links up), and `node dist/cli/bin.js down LAB --host-netns SBX`, CLI start included. `down` is
  *   timed to its return; if the kernel still shows something of the lab then, that is printed.
  *
- * Median of RUNS runs (default 3) with min–max, then the issue's targets with their verdicts, the floor's growth
- * from 1000 to 3000, nslab's peak RSS (GNU time's %M), and the start-up of `--help`, `exec NODE -- true` and
- * `status LAB` while the largest lab is up. Before every timed build it waits for the kernel to finish freeing
- * the namespaces of the previous teardown (the net_namespace slab stops shrinking). Everything it makes is named
- * `nslab-b-star-PID*` and deleted by exact name at the end, also on SIGINT/SIGTERM.
+ * Median of RUNS runs (default 3; each run takes the three in another order) with min–max, then the issue's
+ * targets with their verdicts, the floor's growth from 1000 to 3000, nslab's peak RSS (GNU time's %M), and the
+ * start-up of `--help`, `exec NODE -- true` and `status LAB` while the largest lab is up. Before every timed step
+ * it waits (up to SETTLE_S, default 30 s) for the kernel to finish freeing the namespaces of earlier teardowns
+ * (the net_namespace slab back near its size at the start). Everything it makes is named `nslab-b-star-PID*`,
+ * its ledgers go to a private NSLAB_STATE_DIR, and all is deleted by exact name at the end, also on SIGINT/SIGTERM.
  *
  *   npm run build && sudo npx tsx bench/star.ts [N ...]      (default: 100 1000; add 3000 for the growth)
  */
@@ -242,19 +243,21 @@ async function measure(n: number, last: boolean): Promise<Sample> {
     rss: [],
     downLeft: [],
   };
-  for (let r = 0; r < RUNS; r++) {
+  const floor = async (r: number) => {
     await settle(`star-${n} run ${r + 1} floor build`);
     s.floorUp.push(await floorBuild(n));
     checkBuilt(n, false);
     await settle(`star-${n} run ${r + 1} floor teardown`, n);
     s.floorDown.push(await nsTeardown(n));
-
+  };
+  const iproute = async (r: number) => {
     await settle(`star-${n} run ${r + 1} iproute2 build`);
     s.ipUp.push(await iprouteBuild(n));
     checkBuilt(n, true);
     await settle(`star-${n} run ${r + 1} iproute2 teardown`, n);
     s.ipDown.push(await nsTeardown(n));
-
+  };
+  const ours = async (r: number) => {
     await settle(`star-${n} run ${r + 1} nslab up`);
     const up = await nslab(['up', file, '--host-netns', SBX, '--quiet']);
     s.nslabUp.push(up.s);
@@ -268,7 +271,15 @@ async function measure(n: number, last: boolean): Promise<Sample> {
     if (left.links > 0 || left.namespaces > 0)
       s.downLeft.push(`${left.links} host-side devices and ${left.namespaces} namespaces`);
     await waitGone();
-  }
+  };
+  // Each run takes the three in another order: what a teardown leaves the kernel doing (freeing namespaces for
+  // minutes) slows whichever step comes next, and no method should always come after the same one.
+  const orders = [
+    [floor, iproute, ours],
+    [ours, floor, iproute],
+    [iproute, ours, floor],
+  ];
+  for (let r = 0; r < RUNS; r++) for (const step of orders[r % orders.length]) await step(r);
   return s;
 }
 

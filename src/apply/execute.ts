@@ -1,7 +1,7 @@
 /**
- * Carries out a plan against the kernel: operations of one kind are sent to each namespace as one netlink
- * batch; every operation that succeeded leaves an undo step, and a failure rolls back what this run did, newest
- * first, before the error is thrown.
+ * Carries out a plan against the kernel: each namespace's changes are sent to it in netlink batches, as few as
+ * the plan's order allows; every operation that succeeded leaves an undo step, and a failure rolls back what this
+ * run did, newest first, before the error is thrown.
  */
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
