@@ -1,7 +1,7 @@
 /**
- * Carries out a plan against the kernel: operations of one kind are sent to each namespace as one netlink
- * batch; every operation that succeeded leaves an undo step, and a failure (or an interruption, checked between
- * batches) rolls back what this run did, newest first, before the error is thrown.
+ * Carries out a plan against the kernel: each namespace's changes are sent to it in netlink batches, as few as
+ * the plan's order allows; every operation that succeeded leaves an undo step, and a failure (or an interruption,
+ * checked between batches) rolls back what this run did, newest first, before the error is thrown.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Request } from '../netlink/message.js';
@@ -17,7 +17,7 @@ import { NslabError } from '../sys/errors.js';
 import type { ResolvedLab } from '../topology/types.js';
 import { runExec } from './exec.js';
 import { runProcessOp } from './processes.js';
-import { type KernelSession, labNetnsSysctls } from './session.js';
+import { type KernelSession, labNetnsSysctls, routerSysctls } from './session.js';
 import type { Journal } from './store.js';
 
 /** An operation of the plan failed. Carries the operation, its `ip` spelling and the kernel's answer. */
@@ -62,7 +62,10 @@ export interface ExecuteOptions {
   onExecOutput?: (node: string, command: string, output: string) => void;
   /** Output of an `exec` operation as it comes (a first call with '' when it starts). */
   onExecData?: (node: string, command: string, text: string) => void;
-  /** The lab has IPv6: namespaces and host-side devices get IPv6 DAD off (see labNetnsSysctls). */
+  /**
+   * The lab has IPv6: namespaces and host-side devices get IPv6 DAD off (see labNetnsSysctls); without, the
+   * host-side devices nslab creates get IPv6 off (see hostDeviceIpv6).
+   */
   ipv6?: boolean;
   /**
    * Runs the op kinds of later layers (src/faults: qdiscs, nftables), which this layer cannot import; returns
@@ -106,21 +109,30 @@ function reasonOf(signal: AbortSignal): string {
   return typeof signal.reason === 'string' ? signal.reason : 'aborted';
 }
 
-const BATCHED = new Set<Op['op']>([
-  'veth-add',
-  'bridge-add',
+/** Changes to one namespace's own devices, addresses and routes: queued per namespace, sent as one batch each. */
+const LOCAL = new Set<Op['op']>([
   'link-set',
-  'link-del',
   'addr-add',
   'addr-del',
   'route-add',
   'route-replace',
   'route-del',
 ]);
+/** Device creations: sent at once, a batch per namespace (a veth's peer appears in another namespace). */
+const CREATE = new Set<Op['op']>(['veth-add', 'bridge-add']);
+
+/** Sysctls that make a namespace a router: routers send the ICMP errors a probe matrix needs (see routerSysctls). */
+const FORWARDING_KEYS = new Set(['net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding']);
 
 /**
  * Runs the plan; throws ApplyError after rolling back when an operation fails, InterruptedError when
  * `opts.signal` is aborted. Yields to the event loop every few milliseconds, so that signals are seen.
+ *
+ * Operations are applied in plan order within each namespace. Across namespaces, the changes of each namespace's
+ * own objects (LOCAL) are queued and sent as one datagram per namespace when something needs them done: an
+ * operation that reaches into other namespaces (`link-del`, `netns-del`, `exec`, processes), a sysctl of that
+ * namespace, or the end of the plan. So a star of N namespaces costs one round trip per namespace (the veth end
+ * up, its address) instead of one per kind of operation.
  */
 export async function executePlan(
   plan: Plan,
@@ -129,35 +141,80 @@ export async function executePlan(
 ): Promise<void> {
   const run: Run = { session, opts, undo: [], mark: ownershipAlias({ name: plan.lab }), created: new Set() };
   const ctx = { hostNetns: session.hostNetns };
-  let done = 0;
-  let i = 0;
-  let yielded = performance.now();
   const ops = plan.ops;
+  const queued = new Map<string | null, Op[]>();
+  let done = 0;
+  let current: Op | undefined;
+  let yielded = performance.now();
+  const progress = (n: number, last: Op) => {
+    done += n;
+    opts.onProgress?.(done, ops.length, last);
+  };
+  const flush = (only?: string | null) => {
+    const namespaces = only === undefined ? [...queued.keys()] : queued.has(only) ? [only] : [];
+    for (const ns of namespaces) {
+      const list = queued.get(ns)!;
+      queued.delete(ns);
+      runBatch(ns, list, run);
+      progress(list.length, list[list.length - 1]);
+    }
+  };
   try {
+    let i = 0;
     while (i < ops.length) {
+      const op = ops[i];
+      current = op;
+      if (LOCAL.has(op.op)) {
+        const list = queued.get(op.ns);
+        if (list) list.push(op);
+        else queued.set(op.ns, [op]);
+        i++;
+        continue;
+      }
       if (performance.now() - yielded > 20) {
         await yieldToLoop();
         yielded = performance.now();
       }
       if (opts.signal?.aborted) throw new Interrupt();
-      const kind = ops[i].op;
-      let j = i;
-      while (j < ops.length && ops[j].op === kind && BATCHED.has(kind)) j++;
-      if (j === i) j = i + 1;
-      const group = ops.slice(i, j);
-      if (BATCHED.has(kind)) runBatched(group, run);
-      else for (const op of group) await runSingle(op, run);
-      done += group.length;
-      opts.onProgress?.(done, ops.length, group[group.length - 1]);
+      let j = i + 1;
+      if (CREATE.has(op.op) || op.op === 'link-del') {
+        // Creating a device touches no queued work (queued operations name devices that exist already);
+        // deleting one may delete its peer elsewhere, which queued work may still use.
+        if (op.op === 'link-del') flush();
+        while (j < ops.length && ops[j].op === op.op) j++;
+        const group = ops.slice(i, j);
+        for (const [ns, list] of byNamespace(group)) runBatch(ns, list, run);
+        progress(group.length, group[group.length - 1]);
+      } else {
+        // A new namespace is independent of queued work; a sysctl follows its own namespace's changes; anything
+        // else (namespace deletion, exec, processes, qdiscs and rules) sees every change before it.
+        if (op.op === 'sysctl-set') flush(op.ns);
+        else if (op.op !== 'netns-add') flush();
+        await runSingle(op, run);
+        progress(1, op);
+      }
       i = j;
     }
+    if (opts.signal?.aborted) throw new Interrupt();
+    current = undefined;
+    flush();
   } catch (e) {
     const left = rollback(run.undo);
     if (e instanceof Interrupt) throw new InterruptedError(plan.lab, reasonOf(opts.signal!), left);
-    const failed = (e as { failedOp?: Op }).failedOp ?? ops[i];
+    const failed = (e as { failedOp?: Op }).failedOp ?? current ?? ops[ops.length - 1];
     if (e instanceof Error) throw new ApplyError(failed, formatOp(failed, ctx), unwrap(e), left);
     throw e;
   }
+}
+
+function byNamespace(ops: Op[]): Map<string | null, Op[]> {
+  const byNs = new Map<string | null, Op[]>();
+  for (const op of ops) {
+    const list = byNs.get(op.ns);
+    if (list) list.push(op);
+    else byNs.set(op.ns, [op]);
+  }
+  return byNs;
 }
 
 function unwrap(e: Error): Error {
@@ -218,53 +275,81 @@ function doneAtCreation(op: Op, run: Run): boolean {
   );
 }
 
-function runBatched(group: Op[], run: Run): void {
+/**
+ * Sends the operations of one namespace as one batch (those done when its namespace was made left out); records
+ * an undo step for each that the kernel accepted.
+ */
+function runBatch(ns: string | null, all: Op[], run: Run): void {
   const { session, opts, undo } = run;
-  const byNs = new Map<string | null, Op[]>();
-  for (const op of group) {
-    if (doneAtCreation(op, run)) continue;
-    const list = byNs.get(op.ns) ?? [];
-    list.push(op);
-    byNs.set(op.ns, list);
-  }
-  for (const [ns, list] of byNs) {
-    const h = session.handle(ns);
-    const reqs: Request[] = [];
-    for (const op of list) {
-      try {
-        reqs.push(request(op, h, session));
-      } catch (e) {
-        fail(op, e as Error);
-      }
+  const list = all.filter((op) => !doneAtCreation(op, run));
+  if (list.length === 0) return;
+  const h = session.handle(ns);
+  if (session.isHost(ns) && opts.ipv6) enableHostIpv6(list, h);
+  const reqs: Request[] = [];
+  for (const op of list) {
+    try {
+      reqs.push(request(op, h, session));
+    } catch (e) {
+      fail(op, e as Error);
     }
-    const results: (NetlinkError | undefined)[] = h.execute(reqs);
-    let first: { op: Op; err: NetlinkError } | undefined;
-    list.forEach((op, k) => {
-      // A device gone before its `ip link del` is what was asked: a namespace deleted just before this run
-      // takes its veths' other ends with it, asynchronously, after we listed them.
-      const err = op.op === 'link-del' && results[k]?.code === 'ENODEV' ? undefined : results[k];
-      if (err) first ??= { op, err };
-      else {
-        const u = undoOf(op, h, opts.observed);
-        if (u) undo.push({ op, run: u });
-      }
-    });
-    // Deleting one end of a veth pair deletes the other, in another namespace: indexes learnt there are stale.
-    if (list.some((op) => op.op === 'link-del')) session.forgetIndexes();
-    if (first) fail(first.op, first.err);
-    if (session.isHost(ns) && opts.ipv6) noDadOnHost(list, h);
   }
+  const results: (NetlinkError | undefined)[] = h.execute(reqs);
+  let first: { op: Op; err: NetlinkError } | undefined;
+  list.forEach((op, k) => {
+    // A device gone before its `ip link del` is what was asked: a namespace deleted just before this run
+    // takes its veths' other ends with it, asynchronously, after we listed them.
+    const err = op.op === 'link-del' && results[k]?.code === 'ENODEV' ? undefined : results[k];
+    if (err) first ??= { op, err };
+    else {
+      const u = undoOf(op, h, opts.observed);
+      if (u) undo.push({ op, run: u });
+    }
+  });
+  // Deleting one end of a veth pair deletes the other, in another namespace: indexes learnt there are stale.
+  if (list.some((op) => op.op === 'link-del')) session.forgetIndexes();
+  if (first) fail(first.op, first.err);
+  if (session.isHost(ns)) hostDeviceIpv6(list, h, !!opts.ipv6);
 }
 
-/** IPv6 DAD off on the host-side devices nslab creates (the lab's namespaces have it off for all devices). */
-function noDadOnHost(list: Op[], h: NetnsHandle): void {
+/**
+ * IPv6 settings of the host-side devices a batch created, written before they come up. In a lab with IPv6: DAD
+ * off (the lab's namespaces have it off for all devices). In a lab without: IPv6 off on them (`disable_ipv6`),
+ * because every device that gains carrier makes the kernel walk the whole IPv6 routing table of its namespace,
+ * which holds routes of every lab device there: a host with 3000 lab veths paid 2.9 s for those walks.
+ */
+function hostDeviceIpv6(list: Op[], h: NetnsHandle, ipv6: boolean): void {
+  const keys: Record<string, string> = {};
   for (const op of list) {
-    if (op.op !== 'veth-add' && op.op !== 'bridge-add') continue;
-    try {
-      h.setSysctl(`net/ipv6/conf/${op.name}/accept_dad`, '0');
-    } catch {
-      // IPv6 disabled on the host: nothing to do
+    const names = op.op === 'veth-add' ? [op.name, ...(op.peer.ns === null ? [op.peer.name] : [])] : [];
+    if (op.op === 'bridge-add') names.push(op.name);
+    for (const name of names) {
+      if (ipv6) keys[`net/ipv6/conf/${name}/accept_dad`] = '0';
+      else keys[`net/ipv6/conf/${name}/disable_ipv6`] = '1';
     }
+  }
+  writeHostIpv6(h, keys);
+}
+
+/**
+ * Host-side devices about to get IPv6 addresses have IPv6 on, DAD off: an earlier `up` of the lab without IPv6
+ * turned it off on the devices it made.
+ */
+function enableHostIpv6(list: Op[], h: NetnsHandle): void {
+  const keys: Record<string, string> = {};
+  for (const op of list) {
+    if (op.op !== 'addr-add' || !op.cidr.includes(':')) continue;
+    keys[`net/ipv6/conf/${op.dev}/disable_ipv6`] = '0';
+    keys[`net/ipv6/conf/${op.dev}/accept_dad`] = '0';
+  }
+  writeHostIpv6(h, keys);
+}
+
+function writeHostIpv6(h: NetnsHandle, keys: Record<string, string>): void {
+  if (Object.keys(keys).length === 0) return;
+  try {
+    h.setSysctls(keys);
+  } catch {
+    // IPv6 disabled on the host altogether: nothing to set
   }
 }
 
@@ -400,6 +485,15 @@ async function runSingle(op: Op, run: Run): Promise<void> {
       case 'sysctl-set': {
         const h = session.handle(op.ns);
         setSysctl(h, op.key, op.value);
+        // A lab namespace that starts forwarding gets ICMP error rate limiting off, right after: its sysctl
+        // entries were just looked up, which is what costs (see labNetnsSysctls).
+        if (op.ns !== null && FORWARDING_KEYS.has(op.key) && op.value.trim() !== '0') {
+          try {
+            h.setSysctls(routerSysctls(!!opts.ipv6));
+          } catch {
+            // IPv6 disabled in the namespace: its ICMPv6 limit does not exist
+          }
+        }
         if (op.previous !== undefined) {
           const prev = op.previous;
           undo.push({ op, run: () => h.setSysctl(op.key, prev) });

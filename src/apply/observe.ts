@@ -38,7 +38,7 @@ export function observeRaw(
   const addrs = (skip.addrs ? [] : h.addrs())
     .filter((a) => a.scope !== 254 && !(a.family === 6 && a.address.startsWith('fe80:')))
     .map((a) => ({ dev: byIndex.get(a.index) ?? `if${a.index}`, cidr: a.cidr, family: a.family }));
-  const routes = (skip.routes ? [] : h.routes())
+  const routes = (skip.routes ? [] : h.routes(undefined, { unicast: true }))
     .filter(
       (r) => r.type === RTN_UNICAST && r.table !== 255 && !(r.family === 6 && r.dst.startsWith('fe80::')),
     )
@@ -99,12 +99,19 @@ export function observeLab(
   const nodes = new Map<string, ResolvedNode>();
   for (const n of [...(ledger?.applied.nodes ?? []), ...(lab?.nodes ?? [])]) nodes.set(n.name, n);
   const raw = new Map<string, Map<string, LinkInfo>>();
+  const desired = new Map((lab?.nodes ?? []).map((n) => [n.name, n]));
+  const recorded = new Map<string, string[]>();
+  for (const s of ledger?.sysctls ?? []) {
+    const keys = recorded.get(s.node);
+    if (keys) keys.push(s.key);
+    else recorded.set(s.node, [s.key]);
+  }
   for (const node of nodes.values()) {
     if (node.netns !== null && !owned.has(node.netns)) continue;
     const keys = new Set<string>([
-      ...Object.keys(lab?.nodes.find((n) => n.name === node.name)?.sysctls ?? {}),
+      ...Object.keys(desired.get(node.name)?.sysctls ?? {}),
       ...Object.keys(node.sysctls),
-      ...(ledger?.sysctls.filter((s) => s.node === node.name).map((s) => s.key) ?? []),
+      ...(recorded.get(node.name) ?? []),
     ]);
     const seen = observeRaw(session, node.netns, [...keys]);
     if (node.netns !== null && seen.raw.find((l) => l.index === 1)?.alias !== mark) {
@@ -155,11 +162,12 @@ function markPeersInLab(
   const hostRaw = host ? raw.get(host.name) : undefined;
   if (!host || !hostLinks || !hostRaw) return;
   const byName = new Map(nodes.map((n) => [n.name, n]));
+  const hostNodes = nodes.filter((n) => n.kind === 'host');
+  const ifaces = hostNodes.map((n) => new Map(n.interfaces.map((i) => [i.name, i])));
   for (const l of hostLinks) {
     if (l.alias !== undefined || l.kind !== 'veth') continue;
-    for (const n of nodes) {
-      if (n.kind !== 'host') continue;
-      const peer = n.interfaces.find((i) => i.name === l.name)?.peer;
+    for (const byIf of ifaces) {
+      const peer = byIf.get(l.name)?.peer;
       const peerNode = peer && byName.get(peer.node);
       if (!peer || !peerNode?.netns || !owned.has(peerNode.netns)) continue;
       const mine = hostRaw.get(l.name);

@@ -6,19 +6,25 @@ import { type CreateOptions, NetnsHandle } from '../netns/handle.js';
 import { deleteNamedNetns, NetnsError, type NetnsId, namedNetnsExists } from '../netns/named.js';
 
 /**
- * Sysctls nslab writes in every lab namespace it creates: ICMP error rate limiting off, so that every probe of a
- * matrix gets its answer (the default limit turns most 'Destination Net Unreachable' into silence); and for labs
- * with IPv6, duplicate address detection off, so that addresses (link-local ones included) are usable at once
- * instead of 'tentative' for a second, during which the first ping across a router is lost.
+ * Sysctls nslab writes in every lab namespace it creates: for labs with IPv6, duplicate address detection off, so
+ * that addresses (link-local ones included) are usable at once instead of 'tentative' for a second, during which
+ * the first ping across a router is lost. IPv4-only labs get none: every /proc/sys access in a namespace costs a
+ * walk past the sysctl entries of every other namespace that has one (the dentries of all namespaces' `net`
+ * directories hash alike), so writing one per namespace grows with the square of the lab's size.
  */
 export function labNetnsSysctls(ipv6: boolean): Record<string, string> {
+  return ipv6 ? { 'net.ipv6.conf.all.accept_dad': '0', 'net.ipv6.conf.default.accept_dad': '0' } : {};
+}
+
+/**
+ * Sysctls nslab writes in a lab namespace when it turns forwarding on there: ICMP error rate limiting off, so
+ * that every probe of a matrix gets its answer (the default limit turns most 'Destination Net Unreachable' into
+ * silence). Only routers need it: a namespace that does not forward drops what is not for it without an error,
+ * and echo replies are never limited.
+ */
+export function routerSysctls(ipv6: boolean): Record<string, string> {
   return ipv6
-    ? {
-        'net.ipv4.icmp_ratelimit': '0',
-        'net.ipv6.icmp.ratelimit': '0',
-        'net.ipv6.conf.all.accept_dad': '0',
-        'net.ipv6.conf.default.accept_dad': '0',
-      }
+    ? { 'net.ipv4.icmp_ratelimit': '0', 'net.ipv6.icmp.ratelimit': '0' }
     : { 'net.ipv4.icmp_ratelimit': '0' };
 }
 

@@ -78,14 +78,23 @@ export function labStatus(lab: ResolvedLab, hostNetns: string | null, session: K
     ),
   );
   const byIno = new Map<number, ProcessStatus[]>();
-  for (const p of processesInNetns(new Set(inoOf.values())))
-    byIno.set(p.ino, [...(byIno.get(p.ino) ?? []), { pid: p.pid, command: p.command }]);
+  for (const p of processesInNetns(new Set(inoOf.values()))) {
+    const list = byIno.get(p.ino);
+    if (list) list.push({ pid: p.pid, command: p.command });
+    else byIno.set(p.ino, [{ pid: p.pid, command: p.command }]);
+  }
   const nodes = lab.nodes.map((n): NodeStatus => {
     const o = observed.nodes[n.name];
     const declared = new Set(n.interfaces.map((i) => i.name));
     if (n.kind === 'bridge') declared.add('br0');
     const isLab = (name: string) => n.kind !== 'host' || declared.has(name);
     const ino = n.netns === null ? undefined : inoOf.get(n.netns);
+    const addrsOf = new Map<string, string[]>();
+    for (const a of o?.addrs ?? []) {
+      const list = addrsOf.get(a.dev);
+      if (list) list.push(a.cidr);
+      else addrsOf.set(a.dev, [a.cidr]);
+    }
     return {
       name: n.name,
       kind: n.kind,
@@ -99,7 +108,7 @@ export function labStatus(lab: ResolvedLab, hostNetns: string | null, session: K
           up: l.up,
           mtu: l.mtu,
           mac: l.mac,
-          addresses: o!.addrs.filter((a) => a.dev === l.name).map((a) => a.cidr),
+          addresses: addrsOf.get(l.name) ?? [],
           declared: declared.has(l.name),
         })),
       routes: (o?.routes ?? [])

@@ -2,18 +2,16 @@
  * rtnetlink address family (RTM_NEWADDR / RTM_DELADDR / RTM_GETADDR): IPv4 and IPv6 addresses on devices.
  * Layout: struct ifaddrmsg (8 bytes: family, prefixlen, flags, scope, index) then IFA_* attributes.
  */
+import { bufferToIp, ipToBuffer, splitCidr } from './inet.js';
 import {
   attrString,
   attrU32,
-  bufferToIp,
-  ipToBuffer,
   type Message,
   NLM_F_CREATE,
   NLM_F_EXCL,
   NLM_F_REPLACE,
   parseAttrs,
   type Request,
-  splitCidr,
   Writer,
 } from './message.js';
 

@@ -3,11 +3,11 @@
  * Each function builds one request; a namespace handle sends it. Layout per include/uapi/linux/if_link.h and
  * rtnetlink.h: struct ifinfomsg (16 bytes) then IFLA_* attributes.
  */
+import { ipToBuffer } from './inet.js';
 import {
   attrS32,
   attrString,
   attrU32,
-  ipToBuffer,
   type Message,
   macFromString,
   macToString,
@@ -35,6 +35,8 @@ const IFLA_OPERSTATE = 16;
 const IFLA_LINKINFO = 18;
 const IFLA_IFALIAS = 20;
 const IFLA_NET_NS_FD = 28;
+const IFLA_EXT_MASK = 29;
+const RTEXT_FILTER_SKIP_STATS = 1 << 3;
 const IFLA_LINK_NETNSID = 37;
 const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
@@ -252,16 +254,33 @@ export function linkSet(ref: LinkRef, a: LinkAttrs): Request {
   return { type: RTM_NEWLINK, flags: 0, payload: w.finish(), op: 'set link', object: refDesc(ref) };
 }
 
-/** Lists devices: `ip link show`. */
+/**
+ * Lists devices: `ip link show`. Asks the kernel to leave the statistics out (RTEXT_FILTER_SKIP_STATS in
+ * IFLA_EXT_MASK): nothing here reads them, and they are most of each device's message.
+ */
 export function linkDump(): Request {
-  return { type: RTM_GETLINK, flags: 0, payload: ifinfomsg(), op: 'list links', object: '' };
+  const payload = new Writer().bytes(ifinfomsg()).u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS).finish();
+  return { type: RTM_GETLINK, flags: 0, payload, op: 'list links', object: '' };
 }
+
+/** The attributes parseLink reads. */
+const LINK_ATTRS = new Set([
+  IFLA_ADDRESS,
+  IFLA_IFNAME,
+  IFLA_MTU,
+  IFLA_LINK,
+  IFLA_MASTER,
+  IFLA_OPERSTATE,
+  IFLA_LINKINFO,
+  IFLA_IFALIAS,
+  IFLA_LINK_NETNSID,
+]);
 
 /** Decodes an RTM_NEWLINK message. */
 export function parseLink(m: Message): LinkInfo {
   const p = m.payload;
   const flags = p.readUInt32LE(8);
-  const at = parseAttrs(p, 16);
+  const at = parseAttrs(p, 16, LINK_ATTRS);
   const info = at.get(IFLA_LINKINFO);
   const mac = at.get(IFLA_ADDRESS);
   const opstate = at.get(IFLA_OPERSTATE);

@@ -1,5 +1,3 @@
-import ipaddr from 'ipaddr.js';
-
 /**
  * Netlink message framing (nlmsghdr) and attribute (rtattr/nlattr) encoding and decoding, shared by the
  * per-family files. Layout per include/uapi/linux/netlink.h: a 16-byte header (len u32, type u16, flags u16,
@@ -62,14 +60,26 @@ export class Writer {
   private off = 0;
 
   constructor(size = 256) {
-    this.buf = Buffer.alloc(size);
+    this.buf = Buffer.allocUnsafe(size);
   }
 
   private ensure(n: number): void {
     if (this.off + n <= this.buf.length) return;
-    const next = Buffer.alloc(Math.max(this.buf.length * 2, this.off + n + 64));
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.off + n + 64));
     this.buf.copy(next, 0, 0, this.off);
     this.buf = next;
+  }
+
+  /** Writes an attribute header for `len` bytes of data and zeroes its padding; returns where the data goes. */
+  private header(type: number, len: number): number {
+    const total = align4(4 + len);
+    this.ensure(total);
+    const at = this.off;
+    this.buf.writeUInt16LE(4 + len, at);
+    this.buf.writeUInt16LE(type, at + 2);
+    this.buf.fill(0, at + 4 + len, at + total);
+    this.off += total;
+    return at + 4;
   }
 
   /** Raw bytes (a family header such as ifinfomsg), padded to 4. */
@@ -82,49 +92,44 @@ export class Writer {
     return this;
   }
 
-  attr(type: number, data: Buffer): this {
-    const len = 4 + data.length;
-    this.ensure(align4(len));
-    this.buf.writeUInt16LE(len, this.off);
-    this.buf.writeUInt16LE(type, this.off + 2);
-    data.copy(this.buf, this.off + 4);
-    this.buf.fill(0, this.off + len, this.off + align4(len));
-    this.off += align4(len);
+  attr(type: number, data: Uint8Array): this {
+    this.buf.set(data, this.header(type, data.length));
     return this;
   }
 
   u8(type: number, v: number): this {
-    return this.attr(type, Buffer.from([v & 0xff]));
+    this.buf[this.header(type, 1)] = v & 0xff;
+    return this;
   }
 
   u16(type: number, v: number): this {
-    const b = Buffer.alloc(2);
-    b.writeUInt16LE(v);
-    return this.attr(type, b);
+    this.buf.writeUInt16LE(v, this.header(type, 2));
+    return this;
   }
 
   /** A big-endian u16 (ports). */
   be16(type: number, v: number): this {
-    const b = Buffer.alloc(2);
-    b.writeUInt16BE(v);
-    return this.attr(type, b);
+    this.buf.writeUInt16BE(v, this.header(type, 2));
+    return this;
   }
 
   u32(type: number, v: number): this {
-    const b = Buffer.alloc(4);
-    b.writeUInt32LE(v >>> 0);
-    return this.attr(type, b);
+    this.buf.writeUInt32LE(v >>> 0, this.header(type, 4));
+    return this;
   }
 
   s32(type: number, v: number): this {
-    const b = Buffer.alloc(4);
-    b.writeInt32LE(v);
-    return this.attr(type, b);
+    this.buf.writeInt32LE(v, this.header(type, 4));
+    return this;
   }
 
   /** A NUL-terminated string attribute (IFLA_IFNAME, IFLA_INFO_KIND). */
   str(type: number, s: string): this {
-    return this.attr(type, Buffer.concat([Buffer.from(s), Buffer.from([0])]));
+    const len = Buffer.byteLength(s);
+    const at = this.header(type, len + 1);
+    this.buf.write(s, at, len, 'utf8');
+    this.buf[at + len] = 0;
+    return this;
   }
 
   /** A nested attribute: `fill` writes its children. */
@@ -138,6 +143,7 @@ export class Writer {
     return this;
   }
 
+  /** The bytes written, in a buffer of their own. */
   finish(): Buffer {
     return Buffer.from(this.buf.subarray(0, this.off));
   }
@@ -145,15 +151,33 @@ export class Writer {
 
 /** Frames a request with its nlmsghdr. */
 export function frame(req: Request, seq: number): Buffer {
-  const len = NLMSG_HDRLEN + req.payload.length;
-  const b = Buffer.alloc(len);
-  b.writeUInt32LE(len, 0);
-  b.writeUInt16LE(req.type, 4);
-  b.writeUInt16LE(req.flags | NLM_F_REQUEST, 6);
-  b.writeUInt32LE(seq >>> 0, 8);
-  b.writeUInt32LE(0, 12);
-  req.payload.copy(b, NLMSG_HDRLEN);
+  const b = Buffer.alloc(align4(NLMSG_HDRLEN + req.payload.length));
+  frameInto(b, 0, req.type, req.flags, req.payload, seq);
   return b;
+}
+
+/**
+ * Writes a request with its nlmsghdr into `b` at `off` (the caller makes room); returns the aligned length
+ * written, padding zeroed.
+ */
+export function frameInto(
+  b: Buffer,
+  off: number,
+  type: number,
+  flags: number,
+  payload: Buffer,
+  seq: number,
+): number {
+  const len = NLMSG_HDRLEN + payload.length;
+  b.writeUInt32LE(len, off);
+  b.writeUInt16LE(type, off + 4);
+  b.writeUInt16LE(flags | NLM_F_REQUEST, off + 6);
+  b.writeUInt32LE(seq >>> 0, off + 8);
+  b.writeUInt32LE(0, off + 12);
+  payload.copy(b, off + NLMSG_HDRLEN);
+  const total = align4(len);
+  b.fill(0, off + len, off + total);
+  return total;
 }
 
 /** Splits a datagram into its netlink messages. */
@@ -178,15 +202,19 @@ export function parseMessages(buf: Buffer, n = buf.length): Message[] {
 /** Attributes by type (the last one wins for repeated types; nested flag stripped). */
 export type Attrs = Map<number, Buffer>;
 
-/** Decodes the attributes in `buf` from `offset` on. */
-export function parseAttrs(buf: Buffer, offset = 0): Attrs {
+/**
+ * Decodes the attributes in `buf` from `offset` on; with `only`, just those types (a device's dump message
+ * carries forty attributes, statistics and per-family configuration included, of which a reader wants a few).
+ */
+export function parseAttrs(buf: Buffer, offset = 0, only?: ReadonlySet<number>): Attrs {
   const attrs: Attrs = new Map();
   let off = offset;
-  while (off + 4 <= buf.length) {
-    const len = buf.readUInt16LE(off);
-    const type = buf.readUInt16LE(off + 2) & ~NLA_F_NESTED & 0x7fff;
-    if (len < 4 || off + len > buf.length) break;
-    attrs.set(type, buf.subarray(off + 4, off + len));
+  const end = buf.length;
+  while (off + 4 <= end) {
+    const len = buf[off] | (buf[off + 1] << 8);
+    const type = (buf[off + 2] | (buf[off + 3] << 8)) & 0x7fff & ~NLA_F_NESTED;
+    if (len < 4 || off + len > end) break;
+    if (!only || only.has(type)) attrs.set(type, buf.subarray(off + 4, off + len));
     off += align4(len);
   }
   return attrs;
@@ -209,8 +237,12 @@ export function attrS32(b: Buffer | undefined): number | undefined {
 
 /** Colon-separated lowercase hex of a hardware address. */
 export function macToString(b: Buffer): string {
-  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+  let text = HEX[b[0]];
+  for (let i = 1; i < b.length; i++) text += `:${HEX[b[i]]}`;
+  return text;
 }
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 export function macFromString(mac: string): Buffer {
   const parts = mac.split(':');
@@ -218,30 +250,4 @@ export function macFromString(mac: string): Buffer {
     throw new TypeError(`not a MAC address: ${mac}`);
   }
   return Buffer.from(parts.map((p) => Number.parseInt(p, 16)));
-}
-
-/** The bytes of an IPv4 or IPv6 address, in network order, with its address family (AF_INET 2, AF_INET6 10). */
-export function ipToBuffer(address: string): { family: 2 | 10; bytes: Buffer } {
-  const ip = ipaddr.parse(address);
-  return { family: ip.kind() === 'ipv4' ? 2 : 10, bytes: Buffer.from(ip.toByteArray()) };
-}
-
-/** Canonical text of an address attribute (4 or 16 bytes). */
-export function bufferToIp(b: Buffer): string {
-  return ipaddr.fromByteArray([...b]).toString();
-}
-
-/**
- * Splits `address/len` (a bare address counts as a host prefix) into its parts, with the network address of
- * the prefix. Throws TypeError on malformed input: callers pass validated data.
- */
-export function splitCidr(cidr: string): { address: string; prefixLen: number; network: string } {
-  const [addr, len] = ipaddr.parseCIDR(
-    cidr.includes('/') ? cidr : `${cidr}/${cidr.includes(':') ? 128 : 32}`,
-  );
-  const network =
-    addr.kind() === 'ipv4'
-      ? ipaddr.IPv4.networkAddressFromCIDR(`${addr}/${len}`)
-      : ipaddr.IPv6.networkAddressFromCIDR(`${addr}/${len}`);
-  return { address: addr.toString(), prefixLen: len, network: network.toString() };
 }

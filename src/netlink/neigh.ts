@@ -2,9 +2,8 @@
  * rtnetlink neighbour family (RTM_NEWNEIGH / RTM_DELNEIGH / RTM_GETNEIGH): the ARP and NDP caches.
  * Layout: struct ndmsg (12 bytes: family, pad, pad, ifindex, state, flags, type) then NDA_* attributes.
  */
+import { bufferToIp, ipToBuffer } from './inet.js';
 import {
-  bufferToIp,
-  ipToBuffer,
   type Message,
   macFromString,
   macToString,

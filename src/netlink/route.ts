@@ -2,17 +2,15 @@
  * rtnetlink route family (RTM_NEWROUTE / RTM_DELROUTE / RTM_GETROUTE): IPv4 and IPv6 routing tables.
  * Layout: struct rtmsg (12 bytes: family, dst_len, src_len, tos, table, protocol, scope, type, flags) then RTA_*.
  */
+import { bufferToIp, ipToBuffer, splitCidr } from './inet.js';
 import {
   attrU32,
-  bufferToIp,
-  ipToBuffer,
   type Message,
   NLM_F_CREATE,
   NLM_F_EXCL,
   NLM_F_REPLACE,
   parseAttrs,
   type Request,
-  splitCidr,
   Writer,
 } from './message.js';
 
@@ -144,8 +142,8 @@ export function routeDel(r: RouteSpec): Request {
   return build(RTM_DELROUTE, 0, { ...r, protocol: 0 }, RT_SCOPE_NOWHERE, 'delete route');
 }
 
-/** Lists routes of every table: `ip route show table all` (family 2 IPv4, 10 IPv6). */
-export function routeDump(family: 2 | 10): Request {
+/** Lists routes of every table: `ip route show table all` (family 2 IPv4, 10 IPv6, 0 every family). */
+export function routeDump(family: 0 | 2 | 10): Request {
   return {
     type: RTM_GETROUTE,
     flags: 0,

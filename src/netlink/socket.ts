@@ -9,6 +9,7 @@ import { type SocketBuffers, setSocketBuffers } from '../sys/sockbuf.js';
 import {
   attrString,
   frame,
+  frameInto,
   type Message,
   NLM_F_ACK,
   NLM_F_ACK_TLVS,
@@ -46,10 +47,26 @@ const MAX_DATAGRAM = 1024 * 1024;
  */
 const ERROR_BYTES = 2048;
 
-/** One buffer for every receive: all netlink I/O is synchronous on the main thread. */
-const rbuf = Buffer.alloc(4 * 1024 * 1024);
+/**
+ * One buffer for every receive and one for every send: all netlink I/O is synchronous on the main thread. The
+ * receive buffer is made on first use (commands that never talk to the kernel do not pay for it).
+ */
+let rbuf: Buffer | undefined;
+let sbuf: Buffer = Buffer.alloc(64 * 1024);
 
-const systemErrors = getSystemErrorMap();
+function receiveBuffer(): Buffer {
+  rbuf ??= Buffer.allocUnsafe(4 * 1024 * 1024);
+  return rbuf;
+}
+const EMPTY = Buffer.alloc(0);
+
+function growSendBuffer(b: Buffer, need: number, used: number): Buffer {
+  const next = Buffer.alloc(Math.max(need, b.length * 2));
+  b.copy(next, 0, 0, used);
+  return next;
+}
+
+let systemErrors: Map<number, [string, string]> | undefined;
 
 /**
  * The kernel refused a request. Carries the errno name (`EEXIST`), the operation and object in words
@@ -63,6 +80,7 @@ export class NetlinkError extends NslabError {
   readonly extack?: string;
   constructor(errno: number, op: string, object: string, extack?: string) {
     const code = sys.errnoName(errno);
+    systemErrors ??= getSystemErrorMap();
     const text = extack ?? systemErrors.get(-errno)?.[1] ?? 'failed';
     const kind = /^add (\S+)$/.exec(op)?.[1];
     super(
@@ -151,25 +169,23 @@ export class NetlinkSocket {
     const results: (NetlinkError | undefined)[] = new Array(reqs.length).fill(undefined);
     let i = 0;
     while (i < reqs.length) {
-      const first = this.seq + 1;
-      const parts: Buffer[] = [];
-      let size = 0;
+      const first = (this.seq + 1) & 0x7fffffff;
       const start = i;
+      let size = 0;
       while (
         i < reqs.length &&
-        (parts.length === 0 ||
-          (parts.length < this.maxRequests && size + reqs[i].payload.length + 64 < this.maxDatagram))
+        (i === start ||
+          (i - start < this.maxRequests && size + reqs[i].payload.length + 64 < this.maxDatagram))
       ) {
-        const f = frame({ ...reqs[i], flags: reqs[i].flags & ~NLM_F_ACK }, this.nextSeq());
-        parts.push(f);
-        size += f.length;
+        const r = reqs[i];
+        const room = size + NLMSG_HDRLEN + r.payload.length + 4 + NLMSG_HDRLEN;
+        if (room > sbuf.length) sbuf = growSendBuffer(sbuf, room, size);
+        size += frameInto(sbuf, size, r.type, r.flags & ~NLM_F_ACK, r.payload, this.nextSeq());
         i++;
       }
       const barrier = this.nextSeq();
-      parts.push(
-        frame({ type: NLMSG_NOOP, flags: NLM_F_ACK, payload: Buffer.alloc(0), op: '', object: '' }, barrier),
-      );
-      sys.send(this.fd, Buffer.concat(parts));
+      size += frameInto(sbuf, size, NLMSG_NOOP, NLM_F_ACK, EMPTY, barrier);
+      sys.send(this.fd, sbuf.subarray(0, size));
       this.readUntil(barrier, (seq, errno, extack) => {
         const k = start + ((seq - first) & 0x7fffffff);
         if (k >= start && k < i && errno !== 0)
@@ -187,16 +203,25 @@ export class NetlinkSocket {
 
   /** Sends a dump request (NLM_F_DUMP) and returns every message of the answer. Retries an interrupted dump. */
   dump(req: Request): Message[] {
+    return this.dumpEach(req, (m) => ({ ...m, payload: Buffer.from(m.payload) }));
+  }
+
+  /**
+   * Sends a dump request and decodes each message of the answer with `decode` as it arrives (its payload is a
+   * view into the receive buffer, valid only during the call), keeping what it returns unless undefined.
+   * Retries an interrupted dump.
+   */
+  dumpEach<T>(req: Request, decode: (m: Message) => T | undefined): T[] {
     this.assertOpen();
     for (let attempt = 0; ; attempt++) {
       const seq = this.nextSeq();
       sys.send(this.fd, frame({ ...req, flags: req.flags | NLM_F_DUMP }, seq));
-      const out: Message[] = [];
+      const out: T[] = [];
       let interrupted = false;
       let done = false;
       while (!done) {
-        const n = sys.recv(this.fd, rbuf);
-        for (const m of parseMessages(rbuf, n)) {
+        const n = sys.recv(this.fd, receiveBuffer());
+        for (const m of parseMessages(rbuf!, n)) {
           if (m.seq !== seq) continue;
           if (m.type === NLMSG_DONE) {
             done = true;
@@ -209,7 +234,8 @@ export class NetlinkSocket {
             break;
           }
           if (m.flags & NLM_F_DUMP_INTR) interrupted = true;
-          out.push({ ...m, payload: Buffer.from(m.payload) });
+          const v = decode(m);
+          if (v !== undefined) out.push(v);
         }
       }
       if (!interrupted || attempt >= 3) return out;
@@ -219,8 +245,8 @@ export class NetlinkSocket {
   /** Reads acks and errors until the ack of `barrier`, handing each to `onAck`. */
   private readUntil(barrier: number, onAck: (seq: number, errno: number, extack?: string) => void): void {
     for (;;) {
-      const n = sys.recv(this.fd, rbuf);
-      for (const m of parseMessages(rbuf, n)) {
+      const n = sys.recv(this.fd, receiveBuffer());
+      for (const m of parseMessages(rbuf!, n)) {
         if (m.type !== NLMSG_ERROR) continue;
         const { errno, extack } = parseError(m);
         if (m.seq === barrier) return;
@@ -250,10 +276,11 @@ export class NetlinkSocket {
   drain(): Message[] {
     this.assertOpen();
     const out: Message[] = [];
+    const buf = receiveBuffer();
     for (;;) {
-      const n = sys.recv(this.fd, rbuf, sys.MSG_DONTWAIT, true);
+      const n = sys.recv(this.fd, buf, sys.MSG_DONTWAIT, true);
       if (n < 0) return out;
-      for (const m of parseMessages(rbuf, n)) out.push({ ...m, payload: Buffer.from(m.payload) });
+      for (const m of parseMessages(buf, n)) out.push({ ...m, payload: Buffer.from(m.payload) });
     }
   }
 

@@ -171,7 +171,7 @@ export class NetnsHandle {
 
   /** Devices in the namespace: `ip -n NS link show`. Refreshes the name -> index cache. */
   links(): link.LinkInfo[] {
-    const out = this.sock.dump(link.linkDump()).map(link.parseLink);
+    const out = this.sock.dumpEach(link.linkDump(), link.parseLink);
     if (this.nextIndex === undefined) this.indexes.clear();
     for (const l of out) this.indexes.set(l.name, l.index);
     if (this.nextIndex !== undefined)
@@ -343,7 +343,7 @@ export class NetnsHandle {
 
   /** Addresses in the namespace: `ip -n NS addr show`. */
   addrs(family: 0 | 2 | 10 = 0): addr.AddrInfo[] {
-    return this.sock.dump(addr.addrDump(family)).map(addr.parseAddr);
+    return this.sock.dumpEach(addr.addrDump(family), addr.parseAddr);
   }
 
   addrRequest(dev: string, cidr: string, o: { replace?: boolean } = {}): Request {
@@ -366,10 +366,20 @@ export class NetnsHandle {
 
   // ---- routes --------------------------------------------------------------------------------------------
 
-  /** Routes of every table: `ip -n NS route show table all` (and `ip -6 ...`). */
-  routes(family?: 4 | 6): route.RouteInfo[] {
-    const fams: (2 | 10)[] = family === 4 ? [2] : family === 6 ? [10] : [2, 10];
-    return fams.flatMap((f) => this.sock.dump(route.routeDump(f)).map(route.parseRoute));
+  /**
+   * Routes of every table: `ip -n NS route show table all` (and `ip -6 ...`). With `unicast`, only unicast
+   * routes (`ip route show table all type unicast`): the local table's entries, several per address, are skipped
+   * before they are decoded.
+   */
+  routes(family?: 4 | 6, o: { unicast?: boolean } = {}): route.RouteInfo[] {
+    // One dump of every family (AF_UNSPEC) answers both; it also holds multicast routing families, left out.
+    const want = family === 4 ? 2 : family === 6 ? 10 : 0;
+    return this.sock.dumpEach(route.routeDump(want), (m) => {
+      const f = m.payload[0];
+      if (f !== 2 && f !== 10) return undefined;
+      if (o.unicast && m.payload[7] !== route.RTN_UNICAST) return undefined;
+      return route.parseRoute(m);
+    });
   }
 
   routeRequest(r: Omit<route.RouteSpec, 'oif'> & { dev?: string }, o: { replace?: boolean } = {}): Request {
@@ -399,7 +409,7 @@ export class NetnsHandle {
 
   /** ARP/NDP entries: `ip -n NS neigh show`. */
   neighbours(): neigh.NeighInfo[] {
-    return this.sock.dump(neigh.neighDump()).map(neigh.parseNeigh);
+    return this.sock.dumpEach(neigh.neighDump(), neigh.parseNeigh);
   }
 
   /** Adds a permanent entry: `ip -n NS neigh replace ADDR lladdr MAC dev DEV nud permanent`. */
@@ -435,6 +445,13 @@ export class NetnsHandle {
    */
   setSysctl(key: string, value: string): void {
     inNetns(this.fd, () => writeFileSync(sysctlPath(key), value));
+  }
+
+  /** Writes several sysctls in one visit to the namespace, in order; stops at the first that fails. */
+  setSysctls(values: Record<string, string>): void {
+    inNetns(this.fd, () => {
+      for (const [k, v] of Object.entries(values)) writeFileSync(sysctlPath(k), v);
+    });
   }
 
   // ---- processes -----------------------------------------------------------------------------------------

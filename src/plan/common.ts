@@ -1,5 +1,5 @@
 import { NslabError } from '../sys/errors.js';
-import { canonicalAddress, parseCidr, prefixContains } from '../topology/ip.js';
+import { canonicalAddress, canonicalCidr, parseCidr, prefixContains } from '../topology/ip.js';
 import type { ResolvedLab, ResolvedNode, ResolvedRoute } from '../topology/types.js';
 import type { ObservedNamespace, ObservedRoute, OpTarget } from './types.js';
 
@@ -31,6 +31,38 @@ export function targetOf(node: ResolvedNode): OpTarget {
 
 export function hostNodeOf(lab: ResolvedLab | undefined): ResolvedNode | undefined {
   return lab?.nodes.find((n) => n.kind === 'host');
+}
+
+const canonicalCidrs = new Map<string, string>();
+
+/**
+ * `canonicalCidr`, remembered: planning a big lab compares thousands of addresses, each written in the file and
+ * read back from the kernel, and parsing them is most of the planner's time.
+ */
+export function canonicalCidrOf(text: string): string {
+  if (isCanonicalIpv4Cidr(text)) return text;
+  let c = canonicalCidrs.get(text);
+  if (c === undefined) {
+    if (canonicalCidrs.size >= 100_000) canonicalCidrs.clear();
+    c = canonicalCidr(text);
+    canonicalCidrs.set(text, c);
+  }
+  return c;
+}
+
+const IPV4_CIDR = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\/(0|[1-9]\d?)$/;
+
+/** `a.b.c.d/len` in the one spelling canonicalCidr gives it (no leading zeros, every part in range). */
+function isCanonicalIpv4Cidr(text: string): boolean {
+  const m = IPV4_CIDR.exec(text);
+  return (
+    m !== null &&
+    Number(m[1]) < 256 &&
+    Number(m[2]) < 256 &&
+    Number(m[3]) < 256 &&
+    Number(m[4]) < 256 &&
+    Number(m[5]) <= 32
+  );
 }
 
 /** True for an IPv6 link-local address (fe80::/10), which the kernel puts on every interface by itself. */

@@ -1,6 +1,5 @@
-import { canonicalCidr } from '../topology/ip.js';
 import type { ResolvedLab } from '../topology/types.js';
-import { hostNodeOf, sameRouteKey } from './common.js';
+import { canonicalCidrOf, hostNodeOf, sameRouteKey } from './common.js';
 import type { ExecDone, Ledger, OwnedNamespace, Plan, ProcessRecord } from './types.js';
 
 export interface LedgerOptions {
@@ -44,11 +43,12 @@ export function ledgerAfter(
         : [],
     ),
   );
+  const hadOnHost = new Set(previous?.hostLinks ?? []);
   const hostIfaces = (host?.interfaces ?? []).filter(
-    (i) => createdOnHost.has(i.name) || previous?.hostLinks.includes(i.name),
+    (i) => createdOnHost.has(i.name) || hadOnHost.has(i.name),
   );
   const hostAddrs = hostIfaces.flatMap((i) =>
-    [...i.ipv4, ...i.ipv6].map((cidr) => ({ dev: i.name, cidr: canonicalCidr(cidr) })),
+    [...i.ipv4, ...i.ipv6].map((cidr) => ({ dev: i.name, cidr: canonicalCidrOf(cidr) })),
   );
   const routed = plan.ops.flatMap((o) =>
     (o.op === 'route-add' || o.op === 'route-replace') && o.ns === null ? [o.route] : [],
@@ -57,8 +57,8 @@ export function ledgerAfter(
     [...routed, ...(previous?.hostRoutes ?? [])].some((x) => sameRouteKey(x, r)),
   );
 
-  const wanted = (node: string, key: string) =>
-    lab.nodes.find((n) => n.name === node)?.sysctls[key] !== undefined;
+  const nodes = new Map(lab.nodes.map((n) => [n.name, n]));
+  const wanted = (node: string, key: string) => nodes.get(node)?.sysctls[key] !== undefined;
   const sysctls = (previous?.sysctls ?? []).filter((s) => wanted(s.node, s.key));
   for (const o of plan.ops) {
     if (o.op !== 'sysctl-set' || o.previous === undefined || !wanted(o.node, o.key)) continue;

@@ -1,4 +1,4 @@
-import { canonicalCidr, parseCidr } from '../topology/ip.js';
+import { parseCidr } from '../topology/ip.js';
 import {
   BRIDGE_DEVICE,
   type ResolvedInterface,
@@ -8,6 +8,7 @@ import {
   type ResolvedRoute,
 } from '../topology/types.js';
 import {
+  canonicalCidrOf,
   EMPTY_NAMESPACE,
   endpointKey,
   isIpv6LinkLocal,
@@ -89,6 +90,15 @@ class UpPlanner {
   /** Devices losing their last IPv4 address: the kernel then flushes every IPv4 route through them. */
   private readonly flushedV4 = new Set<string>();
   private readonly routeDelSeen = new Set<string>();
+  /** Desired and applied nodes by name, and each node's interfaces by name: big labs look them up per link. */
+  private readonly desiredNodes: Map<string, ResolvedNode>;
+  private readonly appliedNodes: Map<string, ResolvedNode>;
+  private readonly appliedByNetns: Map<string, ResolvedNode>;
+  private readonly interfaces = new Map<ResolvedNode, Map<string, ResolvedInterface>>();
+  /** Observed devices by name, per observed namespace. */
+  private readonly observedLinks = new Map<ObservedNamespace, Map<string, ObservedLink>>();
+  private readonly addrsByDev = new Map<ObservedNamespace, Map<string, ObservedNamespace['addrs']>>();
+  private readonly deletedNsSet: Set<string>;
   private readonly out = {
     ns: [] as Op[],
     bridge: [] as Op[],
@@ -143,6 +153,21 @@ class UpPlanner {
     this.deletedNs = (ledger?.namespaces ?? []).filter(
       (ns) => !desiredNs.has(ns) && this.existingNs.has(ns) && this.ownedNs.has(ns),
     );
+    this.deletedNsSet = new Set(this.deletedNs);
+    this.desiredNodes = new Map(desired.nodes.map((n) => [n.name, n]));
+    this.appliedNodes = new Map((this.applied?.nodes ?? []).map((n) => [n.name, n]));
+    this.appliedByNetns = new Map();
+    for (const n of this.applied?.nodes ?? []) if (n.netns) this.appliedByNetns.set(n.netns, n);
+  }
+
+  /** The interface called `name` of `node`. */
+  private iface(node: ResolvedNode, name: string): ResolvedInterface | undefined {
+    let byName = this.interfaces.get(node);
+    if (!byName) {
+      byName = new Map(node.interfaces.map((i) => [i.name, i]));
+      this.interfaces.set(node, byName);
+    }
+    return byName.get(name);
   }
 
   plan(): Op[] {
@@ -154,7 +179,7 @@ class UpPlanner {
     this.addresses();
     this.routes();
     for (const ns of this.deletedNs) {
-      const node = this.applied?.nodes.find((n) => n.netns === ns)?.name ?? ns;
+      const node = this.appliedByNetns.get(ns)?.name ?? ns;
       this.out.nsDel.push({ op: 'netns-del', node, ns });
     }
     // Impairments of the lab's interfaces (tc qdiscs, nftables loss rules): see plan/faults.ts.
@@ -209,15 +234,43 @@ class UpPlanner {
   /** The observed device, unless this plan deletes it first. */
   private link(node: string, name: string): ObservedLink | undefined {
     if (this.destroyed.has(endpointKey(node, name))) return undefined;
-    return this.state(node).links.find((l) => l.name === name);
+    const state = this.state(node);
+    let byName = this.observedLinks.get(state);
+    if (!byName) {
+      byName = new Map(state.links.map((l) => [l.name, l]));
+      this.observedLinks.set(state, byName);
+    }
+    return byName.get(name);
+  }
+
+  /** Observed addresses on device `dev` of `node`. */
+  private observedAddrs(node: string, dev: string): ObservedNamespace['addrs'] {
+    const state = this.state(node);
+    let byDev = this.addrsByDev.get(state);
+    if (!byDev) {
+      byDev = new Map();
+      for (const a of state.addrs) {
+        const list = byDev.get(a.dev);
+        if (list) list.push(a);
+        else byDev.set(a.dev, [a]);
+      }
+      this.addrsByDev.set(state, byDev);
+    }
+    return byDev.get(dev) ?? [];
   }
 
   private appliedNode(name: string): ResolvedNode | undefined {
-    return this.applied?.nodes.find((n) => n.name === name);
+    return this.appliedNodes.get(name);
+  }
+
+  /** The interface `name` of `node` in the lab as last applied. */
+  private appliedIface(node: string, name: string): ResolvedInterface | undefined {
+    const a = this.appliedNode(node);
+    return a && this.iface(a, name);
   }
 
   private isHost(node: string): boolean {
-    const n = this.desired.nodes.find((x) => x.name === node) ?? this.appliedNode(node);
+    const n = this.desiredNodes.get(node) ?? this.appliedNode(node);
     return n?.kind === 'host';
   }
 
@@ -231,7 +284,7 @@ class UpPlanner {
     if (this.isHost(node)) return l.peerInLab === true;
     const a = this.appliedNode(node);
     if (!a?.netns || !this.ownedNs.has(a.netns)) return false;
-    return a.interfaces.some((i) => i.name === l.name) || (a.kind === 'bridge' && l.name === BRIDGE_DEVICE);
+    return this.iface(a, l.name) !== undefined || (a.kind === 'bridge' && l.name === BRIDGE_DEVICE);
   }
 
   private conflict(node: string, t: OpTarget, name: string): PlanError {
@@ -244,7 +297,7 @@ class UpPlanner {
   /** Marks a device deleted, with the peer the applied lab gave it (deleting a veth end deletes its peer). */
   private destroy(node: string, name: string): void {
     this.destroyed.add(endpointKey(node, name));
-    const peer = this.appliedNode(node)?.interfaces.find((i) => i.name === name)?.peer;
+    const peer = this.appliedIface(node, name)?.peer;
     if (peer) this.destroyed.add(endpointKey(peer.node, peer.name));
   }
 
@@ -297,8 +350,8 @@ class UpPlanner {
 
   private endpoint(link: ResolvedLink, i: 0 | 1) {
     const ep = link.endpoints[i];
-    const node = this.desired.nodes.find((n) => n.name === ep.node);
-    const iface = node?.interfaces.find((x) => x.name === ep.interface);
+    const node = this.desiredNodes.get(ep.node);
+    const iface = node && this.iface(node, ep.interface);
     if (!node || !iface) {
       throw new PlanError(
         `link ${link.index} names ${ep.node}:${ep.interface}, which the lab does not define`,
@@ -316,7 +369,7 @@ class UpPlanner {
       const ends = [this.endpoint(link, 0), this.endpoint(link, 1)];
       // Both ends exist but were made as ends of other pairs (the file rewired them): make the pair anew.
       const rewired = ends.some((e, k) => {
-        const was = this.appliedNode(e.node.name)?.interfaces.find((i) => i.name === e.iface.name)?.peer;
+        const was = this.appliedIface(e.node.name, e.iface.name)?.peer;
         const now = ends[1 - k];
         return was !== undefined && (was.node !== now.node.name || was.name !== now.iface.name);
       });
@@ -384,7 +437,7 @@ class UpPlanner {
         continue;
       const hostEnd = ends.find((e) => e.node!.kind === 'host');
       // Without a host end, a pair with one end in a namespace being deleted goes away with that namespace.
-      if (!hostEnd && ends.some((e) => this.deletedNs.includes(e.node!.netns ?? ''))) continue;
+      if (!hostEnd && ends.some((e) => this.deletedNsSet.has(e.node!.netns ?? ''))) continue;
       for (const e of hostEnd ? [hostEnd] : ends) {
         const o = this.link(e.node!.name, e.ep.interface);
         if (!o || !this.owns(e.node!.name, o)) continue;
@@ -420,7 +473,7 @@ class UpPlanner {
       }
     }
     for (const before of this.applied?.nodes ?? []) {
-      if (before.kind !== 'host' || this.desired.nodes.some((n) => n.name === before.name)) continue;
+      if (before.kind !== 'host' || this.desiredNodes.has(before.name)) continue;
       this.restore(before.name, targetOf(before), Object.keys(before.sysctls));
     }
   }
@@ -455,7 +508,8 @@ class UpPlanner {
         devs.push({ name: BRIDGE_DEVICE, want: [...(node.bridgeIpv4 ?? []), ...(node.bridgeIpv6 ?? [])] });
       }
       for (const i of node.interfaces) devs.push({ name: i.name, want: [...i.ipv4, ...i.ipv6] });
-      for (const dev of devs) this.deviceAddresses(node, dev.name, [...new Set(dev.want.map(canonicalCidr))]);
+      for (const dev of devs)
+        this.deviceAddresses(node, dev.name, [...new Set(dev.want.map(canonicalCidrOf))]);
     }
   }
 
@@ -464,9 +518,7 @@ class UpPlanner {
     const key = endpointKey(node.name, dev);
     const exists = !this.fresh.has(key) && this.link(node.name, dev) !== undefined;
     const have = exists
-      ? this.state(node.name)
-          .addrs.filter((a) => a.dev === dev)
-          .map((a) => ({ family: a.family, cidr: canonicalCidr(a.cidr) }))
+      ? this.observedAddrs(node.name, dev).map((a) => ({ family: a.family, cidr: canonicalCidrOf(a.cidr) }))
       : [];
     const del = new Set(
       have.filter((a) => !want.includes(a.cidr) && !isIpv6LinkLocal(a.cidr)).map((a) => a.cidr),
@@ -545,7 +597,7 @@ class UpPlanner {
       }
     }
     for (const before of this.applied?.nodes ?? []) {
-      if (before.kind !== 'host' || this.desired.nodes.some((n) => n.name === before.name)) continue;
+      if (before.kind !== 'host' || this.desiredNodes.has(before.name)) continue;
       const obs = this.liveRoutes(before.name).filter((o) => o.protocol !== 'kernel');
       for (const r of this.ownedRoutes(before.name)) {
         for (const o of obs) if (sameRouteKey(o, r)) this.delRoute(before.name, targetOf(before), o);

@@ -1,4 +1,5 @@
 import type { ResolvedLab } from '../topology/types.js';
+import { groupLanHosts, type HostGroup } from './group.js';
 import { type LayoutPlan, planLayout } from './layout.js';
 import {
   type AddrView,
@@ -146,6 +147,68 @@ function nodeLabel(node: NodeView, view: LabView, plan: LayoutPlan): Html {
   return { html: `${table}${rows.map((r) => `<TR>${r}</TR>`).join('')}</TABLE>` };
 }
 
+/** Names for a box: all of them when few, else the first few and how many more. */
+function someNames(names: string[], max = 4): string {
+  return names.length <= max
+    ? names.join(', ')
+    : `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
+}
+
+/**
+ * HTML-like label of a group of LAN hosts: the first and last host and how many, the shared interface with the
+ * first and last address, the hosts that are down or missing (live), and their routes when all hosts share them.
+ */
+function groupLabel(group: HostGroup, node: NodeView, view: LabView, plan: LayoutPlan): Html {
+  const style = KIND_STYLE.netns;
+  const names = group.members.map((m) => m.name);
+  const head =
+    font(`<B>${htmlEscape(`${names[0]} … ${names[names.length - 1]}`)}</B>`, {
+      size: 13,
+      color: style.headText,
+    }) +
+    '<BR/>' +
+    font(htmlEscape(`${names.length} namespaces on ${group.bridge}`), { size: 8, color: style.caption });
+  const addrs = group.members.flatMap((m) => m.ifaces[0].addrs.map((a) => a.cidr));
+  const iface = node.ifaces[0];
+  const lines = [`<B>${htmlEscape(iface.name)}</B>`];
+  if (addrs.length > 0) {
+    const range = addrs.length === 1 ? addrs[0] : `${addrs[0]} … ${addrs[addrs.length - 1]}`;
+    lines.push(
+      font(htmlEscape(range), { size: 10 }),
+      font(`${addrs.length} addresses`, { size: 9, color: COLORS.muted }),
+    );
+  }
+  const notOk = group.members.filter((m) => m.state !== 'ok' || m.ifaces[0].state !== 'ok');
+  if (notOk.length > 0) {
+    lines.push(
+      font(htmlEscape(`down or missing: ${someNames(notOk.map((m) => m.name))}`), {
+        size: 9,
+        color: COLORS.down,
+      }),
+    );
+  }
+  const align = ifaceAlign(node, iface, view, plan);
+  const rows = [
+    `<TD BGCOLOR="${style.head}" CELLPADDING="6">${head}</TD>`,
+    `<TD PORT="${htmlEscape(portName(iface.name))}" ALIGN="${align}" BALIGN="${align}" BGCOLOR="${style.body}" BORDER="1" SIDES="T" COLOR="${COLORS.divider}" CELLPADDING="5">${lines.join('<BR/>')}</TD>`,
+  ];
+  if (view.routes) {
+    const texts = group.members.map((m) => m.routes.map((r) => r.text).join('\n'));
+    const same = texts.every((t) => t === texts[0]);
+    const routeLines = [font('ROUTES', { size: 8, color: COLORS.muted })];
+    if (!same) routeLines.push(font('differ from host to host', { size: 9, color: COLORS.muted }));
+    else if (group.members[0].routes.length === 0)
+      routeLines.push(font('connected only', { size: 9, color: COLORS.muted }));
+    else for (const r of group.members[0].routes) routeLines.push(font(htmlEscape(r.text), { size: 9 }));
+    rows.push(
+      `<TD ALIGN="LEFT" BALIGN="LEFT" BGCOLOR="${style.body}" BORDER="1" SIDES="T" COLOR="${COLORS.divider}" CELLPADDING="5">${routeLines.join('<BR/>')}</TD>`,
+    );
+  }
+  // A stack of boxes: the group is drawn with a second border behind it.
+  const table = `<TABLE BORDER="2" CELLBORDER="0" CELLSPACING="0" CELLPADDING="4" COLOR="${style.border}" BGCOLOR="${style.body}" STYLE="rounded">`;
+  return { html: `${table}${rows.map((r) => `<TR>${r}</TR>`).join('')}</TABLE>` };
+}
+
 /** Interfaces whose peer is drawn to the right are right-aligned, so the text sits next to its wire. */
 function ifaceAlign(node: NodeView, iface: IfaceView, view: LabView, plan: LayoutPlan): 'LEFT' | 'RIGHT' {
   if (plan.engine !== 'dot') return 'LEFT';
@@ -212,13 +275,14 @@ function attrList(attrs: Record<string, AttrValue>): string {
  * `opts.observed` marks links that are down or missing (red, dashed) and drift from the file (orange).
  */
 export function toDot(lab: ResolvedLab, opts: RenderOptions = {}): string {
-  const view = buildView(lab, opts);
+  const full = buildView(lab, opts);
+  const { view, groups } = groupLanHosts(full);
   const plan = planLayout(view, opts.layout);
   const out: string[] = [];
   out.push(`graph ${dotQuote(view.name)} {`);
   const graphAttrs: Record<string, AttrValue> = {
     layout: plan.engine,
-    label: graphLabel(view),
+    label: graphLabel(full),
     labelloc: 't',
     labeljust: 'c',
     fontname: FONT,
@@ -249,6 +313,17 @@ export function toDot(lab: ResolvedLab, opts: RenderOptions = {}): string {
   out.push(`  edge [${attrList({ fontname: FONT, fontsize: 9, color: COLORS.edge, penwidth: 1.6 })}];`);
 
   for (const node of view.nodes) {
+    const group = groups.get(node.name);
+    if (group) {
+      const attrs: Record<string, AttrValue> = {
+        id: `group-${group.bridge}`,
+        class: 'netns group',
+        label: groupLabel(group, node, view, plan),
+        tooltip: `${group.members.length} namespaces on ${group.bridge}: ${group.members.map((m) => m.name).join(' ')}`,
+      };
+      out.push(`  ${dotQuote(node.name)} [${attrList(attrs)}];`);
+      continue;
+    }
     const attrs: Record<string, AttrValue> = {
       id: `node-${node.name}`,
       class: `${node.kind}${node.state === 'ok' ? '' : ` ${node.state}`}`,

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { instance, type Viz } from '@viz-js/viz';
+import type { Viz } from '@viz-js/viz';
 import type { ResolvedLab } from '../topology/types.js';
 import { toDot } from './dot.js';
 import { RenderError } from './errors.js';
@@ -8,9 +8,12 @@ import { FONT, SVG_FONT_STACK } from './style.js';
 
 let viz: Promise<Viz> | undefined;
 
-/** The WebAssembly Graphviz, loaded once per process. */
+/**
+ * The WebAssembly Graphviz, loaded once per process and only by the first picture drawn: its module is the
+ * biggest nslab depends on, and only `graph` as SVG or PNG needs it.
+ */
 function graphviz(): Promise<Viz> {
-  viz ??= instance();
+  viz ??= import('@viz-js/viz').then((m) => m.instance());
   return viz;
 }
 
