@@ -1,4 +1,3 @@
-import { stringify } from 'yaml';
 import type { z } from 'zod';
 import { didYouMean, type Problem, TopologyError } from './errors.js';
 import { shortName } from './names.js';
@@ -7,7 +6,7 @@ import { readTopologyFileSync } from './read.js';
 import { resolveLab, type SpecPath } from './resolve.js';
 import { CONTAINER_KEYS, topologySchema } from './schema.js';
 import type { ResolvedLab } from './types.js';
-import { readYaml } from './yaml.js';
+import { readYaml, yamlLib } from './yaml.js';
 
 /**
  * Reads and resolves a topology file (`*.nslab.yml`). Only a regular file of at most 64 MB is read
@@ -59,7 +58,7 @@ export type TopologySpec = z.input<typeof topologySchema>;
  * @throws TopologyError listing every problem.
  */
 export function specTopology(spec: TopologySpec): ResolvedLab {
-  const lab = parseTopology(stringify(spec, { lineWidth: 0 }), '<spec>');
+  const lab = parseTopology(yamlLib().stringify(spec, { lineWidth: 0 }), '<spec>');
   delete lab.file;
   return lab;
 }

@@ -75,7 +75,7 @@ export const MAX_ALIAS_VALUES = 1_000_000;
  * the library costs a command about 50 ms before it does anything.
  */
 let yamlLibrary: typeof import('yaml') | undefined;
-function yamlLib(): typeof import('yaml') {
+export function yamlLib(): typeof import('yaml') {
   yamlLibrary ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
   return yamlLibrary;
 }

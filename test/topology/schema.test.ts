@@ -34,6 +34,7 @@ describe('JSON Schema', () => {
       'expect',
       'name',
       'prefix',
+      'private',
       'routing',
       'timeline',
       'topology',
