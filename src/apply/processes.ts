@@ -18,8 +18,8 @@ import {
 } from '../proc/supervise.js';
 import { inView, type MountView } from '../proc/view.js';
 import { NslabError } from '../sys/errors.js';
-import { DEFAULT_READY_TIMEOUT_S } from '../topology/processes.js';
 import type { ReadyCheck, ResolvedLab } from '../topology/types.js';
+import { DEFAULT_READY_TIMEOUT_S } from '../topology/types.js';
 import { ensureDir, logPath } from './labdir.js';
 import type { KernelSession } from './session.js';
 import type { Journal } from './store.js';

@@ -245,13 +245,14 @@ export function registerCore(program: Command): void {
     .argument('[lab]', 'topology file or lab name')
     .addOption(hostNetnsOption())
     .option('--json', 'machine-readable output')
+    .option('--full', `one row per interface even for labs of more than ${COMPACT_NODES} nodes`)
     .addHelpText('after', '\nExample:\n  sudo nslab status\n  sudo nslab status seed --json')
-    .action(async (target: string | undefined, o: CommonOpts) => {
-      const Table = await tableApi();
+    .action(async (target: string | undefined, o: CommonOpts & { full?: boolean }) => {
       if (!target) {
         const labs = (await findApi()).listLabs();
         if (o.json) return json(labs);
         if (labs.length === 0) return out('no lab is up');
+        const Table = await tableApi();
         const t = new Table({
           head: ['lab', 'host namespace', 'nodes', 'file', 'updated'],
           style: { head: [], border: [] },
@@ -277,7 +278,7 @@ export function registerCore(program: Command): void {
       const lab = await (await api()).locate(target, { hostNetns: o.hostNetns });
       const s = lab.status();
       if (o.json) return json(s);
-      printStatus(s, Table);
+      printStatus(s, o.full || s.nodes.length <= COMPACT_NODES ? await tableApi() : undefined);
       if (s.drift.length > 0) process.exitCode = 1;
     });
 
@@ -396,10 +397,68 @@ function printDemo(e: DemoEvent): void {
   }
 }
 
-function printStatus(s: LabStatus, Table: Awaited<ReturnType<typeof tableApi>>): void {
+/** Labs of more nodes than this get one line per node from `status` (`--full`: one row per interface). */
+const COMPACT_NODES = 50;
+
+/** Text padded to `width` columns, as it shows (colour codes take none). */
+function padShown(text: string, width: number): string {
+  const shown = text.replace(/\x1b\[[0-9;]*m/g, '').length;
+  return shown >= width ? text : text + ' '.repeat(width - shown);
+}
+
+/** Rows of cells in aligned columns, two spaces apart: what a table of thousands of rows costs nothing to print. */
+function columns(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const r of rows)
+    r.forEach((cell, k) => {
+      widths[k] = Math.max(widths[k] ?? 0, cell.replace(/\x1b\[[0-9;]*m/g, '').length);
+    });
+  return rows
+    .map((r) =>
+      r
+        .map((cell, k) => (k === r.length - 1 ? cell : padShown(cell, widths[k])))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** One line per node: its namespace, how many of its interfaces are up, its first addresses. */
+function compactNodes(s: LabStatus): string {
+  const rows = [['node', 'namespace', 'interfaces', 'addresses'].map((h) => c.bold(h))];
+  for (const n of s.nodes) {
+    const ns = n.netns ?? '(host)';
+    if (!n.present) {
+      rows.push([n.name, ns, c.red('missing'), '']);
+      continue;
+    }
+    const down = n.interfaces.filter((i) => !i.up).length;
+    const extra = n.interfaces.filter((i) => !i.declared).length;
+    const ifs = [
+      `${n.interfaces.length} (${down === 0 ? c.green('all up') : c.red(`${down} down`)})`,
+      extra > 0 ? c.yellow(`${extra} not in file`) : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    const addrs = n.interfaces.flatMap((i) => i.addresses);
+    const shown = addrs.slice(0, 2).join(' ');
+    rows.push([n.name, ns, ifs, addrs.length > 2 ? `${shown} (+${addrs.length - 2} more)` : shown]);
+  }
+  return columns(rows);
+}
+
+function printStatus(s: LabStatus, Table: Awaited<ReturnType<typeof tableApi>> | undefined): void {
   out(
     `lab ${c.bold(s.lab)}${s.hostNetns ? ` (host namespace ${s.hostNetns})` : ''}: ${s.deployed ? 'up' : c.yellow('not recorded as up')}`,
   );
+  if (!Table) {
+    out(compactNodes(s));
+    out(c.dim(`(${s.nodes.length} nodes, one line each: --full for every interface)`));
+  } else printInterfaces(s, Table);
+  printStatusRest(s);
+}
+
+function printInterfaces(s: LabStatus, Table: Awaited<ReturnType<typeof tableApi>>): void {
   const t = new Table({
     head: ['node', 'namespace', 'interface', 'state', 'addresses'],
     style: { head: [], border: [] },
@@ -421,6 +480,9 @@ function printStatus(s: LabStatus, Table: Awaited<ReturnType<typeof tableApi>>):
     });
   }
   out(t.toString());
+}
+
+function printStatusRest(s: LabStatus): void {
   const routes = s.nodes.filter((n) => n.routes.length > 0);
   if (routes.length) {
     out('routes:');

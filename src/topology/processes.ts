@@ -30,8 +30,7 @@ export interface ResolvedProcess {
   timeoutS?: number;
 }
 
-/** Seconds a process has to become ready when its entry sets no `timeout`. */
-export const DEFAULT_READY_TIMEOUT_S = 30;
+export { DEFAULT_READY_TIMEOUT_S } from './types.js';
 
 /** Process names: one word, as `NODE/NAME` and a log file name take it. */
 const PROCESS_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

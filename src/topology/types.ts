@@ -8,6 +8,9 @@ import type { ResolvedProcess } from './processes.js';
 
 export type { ReadyCheck, ResolvedProcess } from './processes.js';
 
+/** Seconds a named process has to become ready when its entry sets no `timeout`. */
+export const DEFAULT_READY_TIMEOUT_S = 30;
+
 /** A place in a topology file, 1-based, for messages such as `seed.nslab.yml:12:7`. */
 export interface SourcePos {
   file: string;
