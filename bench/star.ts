@@ -168,9 +168,18 @@ async function settle(what: string, alive = 0): Promise<void> {
     return;
   }
   const t0 = Date.now();
+  // Namespaces freed in steps; some (other work's, or cached objects the slab keeps) never are: once the count has
+  // not dropped for 2 s and the kernel is idle, what is left is not this benchmark's to wait for.
+  let last = Number.POSITIVE_INFINITY;
+  let since = Date.now();
   for (;;) {
     const now = netnsSlab() ?? 0;
-    if (now <= baseNamespaces + alive + 50 && (await kernelBusy()) < 0.25) return;
+    if (now < last) {
+      last = now;
+      since = Date.now();
+    }
+    const idle = (await kernelBusy()) < 0.25;
+    if (idle && (now <= baseNamespaces + alive + 50 || Date.now() - since > 2000)) return;
     if (Date.now() - t0 > SETTLE_S * 1000) {
       settleNotes.push(`${what}: ${now - baseNamespaces - alive} namespaces still being freed`);
       return;

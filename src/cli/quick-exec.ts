@@ -22,16 +22,22 @@ const OPTIONS: Record<string, 'lab' | 'timeout' | 'hostNetns'> = {
   '--host-netns': 'hostNetns',
 };
 
-/** The exec command line in its plain form, or undefined for anything else. */
+/** The exec command line in its plain form (options before or after NODE, then `--`), or undefined. */
 export function parseQuickExec(argv: readonly string[]): QuickArgs | undefined {
   if (argv[0] !== 'exec') return undefined;
   const o: Partial<QuickArgs> = {};
+  let node: string | undefined;
   let i = 1;
-  for (; i < argv.length && argv[i].startsWith('--') && argv[i] !== '--'; i++) {
-    const eq = argv[i].indexOf('=');
-    const key = eq > 0 ? argv[i].slice(0, eq) : argv[i];
-    const field = OPTIONS[key];
-    const value = eq > 0 ? argv[i].slice(eq + 1) : argv[++i];
+  for (; i < argv.length && argv[i] !== '--'; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) {
+      if (node !== undefined || a.startsWith('-')) return undefined;
+      node = a;
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const field = OPTIONS[eq > 0 ? a.slice(0, eq) : a];
+    const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
     if (!field || value === undefined || value === '') return undefined;
     if (field === 'timeout') {
       const n = Number(value);
@@ -40,10 +46,8 @@ export function parseQuickExec(argv: readonly string[]): QuickArgs | undefined {
     } else if (field === 'lab') o.lab = value;
     else o.hostNetns = value;
   }
-  const node = argv[i];
-  if (node === undefined || node.startsWith('-') || argv[i + 1] !== '--' || argv.length < i + 3)
-    return undefined;
-  return { ...o, node, command: argv.slice(i + 2) } as QuickArgs;
+  if (node === undefined || argv[i] !== '--' || i + 1 >= argv.length) return undefined;
+  return { ...o, node, command: argv.slice(i + 1) };
 }
 
 /** Runs `nslab exec` on its fast path and resolves with its exit code; undefined when it cannot. */

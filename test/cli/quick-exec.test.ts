@@ -22,12 +22,19 @@ describe('the fast spelling of nslab exec', () => {
       parseQuickExec(['exec', '--lab', 'x', '--timeout=1.5', '--host-netns', 'sbx', 'a', '--', 'true']),
       { lab: 'x', timeout: 1.5, hostNetns: 'sbx', node: 'a', command: ['true'] },
     );
+    assert.deepEqual(parseQuickExec(['exec', 'a', '--host-netns', 'sbx', '--', 'true']), {
+      hostNetns: 'sbx',
+      node: 'a',
+      command: ['true'],
+    });
     for (const argv of [
       ['exec', 'a', 'true'], // no --: commander decides what the options are
       ['exec', 'a', '--'],
       ['exec', '--verbose', 'a', '--', 'true'],
       ['exec', '--timeout', 'soon', 'a', '--', 'true'],
       ['exec', '-h'],
+      ['exec', 'a', 'b', '--', 'true'],
+      ['exec', 'a', '-x', '--', 'true'],
       ['status', 'a', '--', 'true'],
     ])
       assert.equal(parseQuickExec(argv), undefined, argv.join(' '));
