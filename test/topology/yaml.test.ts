@@ -166,7 +166,11 @@ function randomText(seed: number): string {
 describe('the fast YAML reader', () => {
   it('reads the examples and fixtures exactly as the yaml library does', () => {
     const texts = [SEED, ...readdirSync('examples').map((f) => readFileSync(`examples/${f}`, 'utf8'))];
-    for (const t of texts) assert.ok(agree(t), t.slice(0, 60));
+    for (const t of texts) {
+      // Block scalars (`frr.conf: |`, in the OSPF example) are outside the subset: the yaml library reads those.
+      if (/:\s*[|>][-+]?\s*$/m.test(t)) assert.equal(both(t).fast, undefined, t.slice(0, 60));
+      else assert.ok(agree(t), t.slice(0, 60));
+    }
   });
 
   it('agrees with the yaml library on 5000 random texts, or gives up', () => {
