@@ -49,7 +49,13 @@ export function removeSandbox(sandbox: string, labNamespaces: string[] = []): vo
   ipNetnsDelete(sandbox);
   const dir = process.env.NSLAB_STATE_DIR ?? '/run/nslab';
   for (const f of existsSync(dir) ? readdirSync(dir) : []) {
-    if (f.endsWith(`@${sandbox}.json`) || f.endsWith(`@${sandbox}.lock`) || f.endsWith(`@${sandbox}.d`))
+    // Also the temporary files a run killed while writing left (`+sysctls@SANDBOX.json.PID.RANDOM.tmp`).
+    if (
+      f.endsWith(`@${sandbox}.json`) ||
+      f.endsWith(`@${sandbox}.lock`) ||
+      f.endsWith(`@${sandbox}.d`) ||
+      (f.endsWith('.tmp') && f.includes(`@${sandbox}.json.`))
+    )
       rmSync(join(dir, f), { force: true, recursive: true });
   }
 }
