@@ -14,6 +14,7 @@ import { Lab } from '../src/lab/lab.js';
 import { NetnsHandle } from '../src/netns/handle.js';
 import { deleteNamedNetns, listNamedNetns } from '../src/netns/named.js';
 import { parseTopology } from '../src/topology/load.js';
+import { racksText } from './racks.js';
 
 const sizes = process.argv
   .slice(2)
@@ -23,25 +24,7 @@ const tag = `nslab-b-${process.pid}`;
 const prefix = `${tag}-`;
 
 function labText(n: number, extra = false): string {
-  const racks = Math.ceil(n / 20);
-  const nodes: string[] = [];
-  const links: string[] = [];
-  for (let r = 0; r < racks; r++) {
-    nodes.push(`    sw${r}: { kind: bridge }`, `    gw${r}: {}`);
-    links.push(
-      `    - endpoints: ["host:up${r}", "gw${r}:up"]`,
-      `    - endpoints: ["gw${r}:down", "sw${r}:p0"]`,
-    );
-    for (let h = 0; h < 20 && r * 20 + h < n; h++) {
-      nodes.push(`    h${r}x${h}: {}`);
-      links.push(`    - endpoints: ["h${r}x${h}:eth0", "sw${r}:p${h + 1}"]`);
-    }
-  }
-  if (extra) {
-    nodes.push('    extra: {}');
-    links.push('    - endpoints: ["extra:eth0", "sw0:px"]');
-  }
-  return `name: bench\nprefix: ${prefix}\nrouting: auto\ntopology:\n  defaults: { ipv4-pool: 10.128.0.0/9 }\n  nodes:\n    host: {}\n${nodes.join('\n')}\n  links:\n${links.join('\n')}\n`;
+  return racksText(n, { name: 'bench', prefix, extra });
 }
 
 async function time<T>(fn: () => Promise<T> | T): Promise<[number, T]> {

@@ -23,6 +23,7 @@ import ipaddr from 'ipaddr.js';
 import { TopologyError } from '../src/topology/errors.js';
 import { canonicalCidr, parseCidr } from '../src/topology/ip.js';
 import { loadTopology } from '../src/topology/load.js';
+import { racksText } from './racks.js';
 
 const RUNS = Number(process.env.RUNS ?? 3);
 const BIN = join(import.meta.dirname, '..', 'dist', 'cli', 'bin.js');
@@ -42,20 +43,7 @@ function star(n: number, typo = false): string {
 }
 
 function racks(n: number): string {
-  const nodes: string[] = [];
-  const links: string[] = [];
-  for (let r = 0; r * 20 < n; r++) {
-    nodes.push(`    sw${r}: { kind: bridge }`, `    gw${r}: {}`);
-    links.push(
-      `    - endpoints: ["host:up${r}", "gw${r}:up"]`,
-      `    - endpoints: ["gw${r}:down", "sw${r}:p0"]`,
-    );
-    for (let h = 0; h < 20 && r * 20 + h < n; h++) {
-      nodes.push(`    h${r}x${h}: {}`);
-      links.push(`    - endpoints: ["h${r}x${h}:eth0", "sw${r}:p${h + 1}"]`);
-    }
-  }
-  return `name: racks\nprefix: nslab-b-\nrouting: auto\ntopology:\n  defaults: { ipv4-pool: 10.128.0.0/9 }\n  nodes:\n    host: {}\n${nodes.join('\n')}\n  links:\n${links.join('\n')}\n`;
+  return racksText(n, { name: 'racks', prefix: 'nslab-b-' });
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab } from '../src/lab/lab.js';
+import { racksText } from './racks.js';
 
 const sizes = process.argv
   .slice(2)
@@ -19,21 +20,7 @@ const sizes = process.argv
 const BIN = join(import.meta.dirname, '..', 'dist', 'cli', 'bin.js');
 
 function labText(n: number): string {
-  const racks = Math.ceil(n / 20);
-  const nodes: string[] = [];
-  const links: string[] = [];
-  for (let r = 0; r < racks; r++) {
-    nodes.push(`    sw${r}: { kind: bridge }`, `    gw${r}: {}`);
-    links.push(
-      `    - endpoints: ["host:up${r}", "gw${r}:up"]`,
-      `    - endpoints: ["gw${r}:down", "sw${r}:p0"]`,
-    );
-    for (let h = 0; h < 19 && r * 20 + h + 1 < n; h++) {
-      nodes.push(`    h${r}x${h}: {}`);
-      links.push(`    - endpoints: ["h${r}x${h}:eth0", "sw${r}:p${h + 1}"]`);
-    }
-  }
-  return `name: predict${n}\nrouting: auto\ntopology:\n  defaults: { ipv4-pool: 10.128.0.0/9 }\n  nodes:\n    host: {}\n${nodes.join('\n')}\n  links:\n${links.join('\n')}\n`;
+  return racksText(n, { name: `predict${n}`, countGateways: true });
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

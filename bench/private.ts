@@ -14,6 +14,7 @@ import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { racksText } from './racks.js';
 
 const N = Number(process.argv[2] ?? 100);
 const ROOT = join(import.meta.dirname, '..');
@@ -21,20 +22,7 @@ const BIN = join(ROOT, 'dist', 'cli', 'bin.js');
 const tag = `nslab-b-prv-${process.pid}`;
 
 function labText(n: number): string {
-  const nodes: string[] = [];
-  const links: string[] = [];
-  for (let r = 0; r < Math.ceil(n / 20); r++) {
-    nodes.push(`    sw${r}: { kind: bridge }`, `    gw${r}: {}`);
-    links.push(
-      `    - endpoints: ["host:up${r}", "gw${r}:up"]`,
-      `    - endpoints: ["gw${r}:down", "sw${r}:p0"]`,
-    );
-    for (let h = 0; h < 20 && r * 20 + h < n; h++) {
-      nodes.push(`    h${r}x${h}: {}`);
-      links.push(`    - endpoints: ["h${r}x${h}:eth0", "sw${r}:p${h + 1}"]`);
-    }
-  }
-  return `name: benchprv\nprefix: ${tag}-\nrouting: auto\ntopology:\n  defaults: { ipv4-pool: 10.128.0.0/9 }\n  nodes:\n    host: {}\n${nodes.join('\n')}\n  links:\n${links.join('\n')}\n`;
+  return racksText(n, { name: 'benchprv', prefix: `${tag}-` });
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'nslab-b-prv-'));

@@ -9,8 +9,8 @@ import { NslabError } from '../sys/errors.js';
 import { ensureStateDir, labKey, stateDir } from './store.js';
 
 /** The lab's directory (not made). */
-export function labDir(lab: string, hostNetns: string | null): string {
-  return join(stateDir(), `${labKey(lab, hostNetns)}.d`);
+export function labDir(lab: string, hostNetns: string | null, root = stateDir()): string {
+  return join(root, `${labKey(lab, hostNetns)}.d`);
 }
 
 /**
@@ -42,8 +42,16 @@ export function logPath(lab: string, hostNetns: string | null, node: string, nam
 }
 
 /** Where a node's view keeps its sources: `LAB.d/nodes/NODE`. */
-export function nodeDir(lab: string, hostNetns: string | null, node: string): string {
-  return join(labDir(lab, hostNetns), 'nodes', node);
+export function nodeDir(lab: string, hostNetns: string | null, node: string, root = stateDir()): string {
+  return join(labDir(lab, hostNetns, root), 'nodes', node);
+}
+
+/**
+ * The fstab of a node's view (`LAB.d/nodes/NODE/fstab`, written by `up`); `root` is the state directory it is
+ * under (a private lab's is /run/nslab inside its sandbox).
+ */
+export function viewFstab(lab: string, hostNetns: string | null, node: string, root = stateDir()): string {
+  return join(nodeDir(lab, hostNetns, node, root), 'fstab');
 }
 
 /** Removes the lab's directory, logs and view sources included. */

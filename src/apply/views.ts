@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { fstabLine, type MountView } from '../proc/view.js';
 import { NslabError } from '../sys/errors.js';
 import type { ResolvedLab, ResolvedNode } from '../topology/types.js';
-import { ensureDir, nodeDir } from './labdir.js';
+import { ensureDir, nodeDir, viewFstab } from './labdir.js';
 import { stateDir, writeStateFile } from './store.js';
 
 /** True when the node has a view of its own (it, its kind or the defaults declare `files:` or `private:`). */
@@ -143,7 +143,7 @@ export function prepareView(
     writeFile(target, content, host);
     lines.push(fstabLine(target, path));
   }
-  const fstab = join(dir, 'fstab');
+  const fstab = viewFstab(lab.name, hostNetns, node.name);
   writeStateFile(fstab, `${lines.join('\n')}\n`);
   return { fstab };
 }
@@ -180,7 +180,7 @@ export function viewOf(
   node: ResolvedNode,
 ): MountView | undefined {
   if (!hasView(node) || node.kind === 'host') return undefined;
-  const fstab = join(nodeDir(lab.name, hostNetns, node.name), 'fstab');
+  const fstab = viewFstab(lab.name, hostNetns, node.name);
   if (existsSync(fstab)) return { fstab };
   return prepareView(lab, hostNetns, node);
 }

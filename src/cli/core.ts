@@ -400,9 +400,14 @@ function printDemo(e: DemoEvent): void {
 /** Labs of more nodes than this get one line per node from `status` (`--full`: one row per interface). */
 const COMPACT_NODES = 50;
 
-/** Text padded to `width` columns, as it shows (colour codes take none). */
+/** Columns `text` takes on a terminal: colour codes take none. */
+function shownLength(text: string): number {
+  return text.replace(/\x1b\[[0-9;]*m/g, '').length;
+}
+
+/** Text padded to `width` columns, as it shows. */
 function padShown(text: string, width: number): string {
-  const shown = text.replace(/\x1b\[[0-9;]*m/g, '').length;
+  const shown = shownLength(text);
   return shown >= width ? text : text + ' '.repeat(width - shown);
 }
 
@@ -411,7 +416,7 @@ function columns(rows: string[][]): string {
   const widths: number[] = [];
   for (const r of rows)
     r.forEach((cell, k) => {
-      widths[k] = Math.max(widths[k] ?? 0, cell.replace(/\x1b\[[0-9;]*m/g, '').length);
+      widths[k] = Math.max(widths[k] ?? 0, shownLength(cell));
     });
   return rows
     .map((r) =>

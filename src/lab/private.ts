@@ -9,7 +9,8 @@
  * (`definePrivateLab`), so that the two modules load in either order.
  */
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { viewFstab } from '../apply/labdir.js';
 import { listRecorded, recordedKeys } from '../apply/store.js';
 import { hasView } from '../apply/views.js';
 import type { PlayedEvent } from '../faults/timeline.js';
@@ -323,7 +324,7 @@ export function definePrivateLab(Base: typeof Lab): PrivateLabClass {
  */
 function sandboxView(lab: string, node: ResolvedNode): MountView | undefined {
   if (!hasView(node) || node.kind === 'host') return undefined;
-  return { fstab: join(SANDBOX_STATE_DIR, `${lab}.d`, 'nodes', node.name, 'fstab') };
+  return { fstab: viewFstab(lab, null, node.name, SANDBOX_STATE_DIR) };
 }
 
 /** The command nsenter started, as the caller's pid namespace numbers it: nsenter's only child. */

@@ -1,18 +1,19 @@
 /**
  * `nslab exec` without the library: the node's namespace found in the ledgers (JSON files), proven the lab's by
- * its identity (one `lstat` of /run/netns/NAME against the identity recorded when nslab made it), its view from
- * the fstab that `up` wrote, and the command started through `nsenter --net` (which execs: the command keeps the
- * pid). No kernel bindings, parser or schema are loaded, so a call costs little more than starting Node.
+ * its identity (one `lstat` of /run/netns/NAME against the identity recorded when nslab made it, as
+ * netns/identity.ts reads it), its view from the fstab that `up` wrote, and the command started through
+ * `nsenter --net` (which execs: the command keeps the pid). No kernel bindings, parser or schema are loaded, so a call costs little more than starting Node.
  *
  * Anything out of the ordinary (not root, no ledger or several that fit, a lab named by its file, an identity that
  * does not match, a view not written yet) gives undefined: the full path (`Lab.forNode(...).exec`) then runs and
  * says what is wrong in its own words.
  */
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
-import { existsSync, lstatSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { nodeDir } from '../apply/labdir.js';
+import { viewFstab } from '../apply/labdir.js';
 import { listRecorded, type RecordedLab } from '../apply/store.js';
+import { NETNS_RUN_DIR, namedNetnsId, netnsPath, sameNetnsId } from '../netns/identity.js';
 import type { Ledger } from '../plan/types.js';
 import { inView, type MountView } from '../proc/view.js';
 
@@ -24,19 +25,14 @@ export interface QuickTarget {
   view?: MountView;
 }
 
-const NETNS_DIR = '/run/netns';
-
-/** The namespace `name` when it is the one the ledger recorded making (same nsfs device and inode). */
+/** The path of namespace `name` when it is the one the ledger recorded making (same nsfs device and inode). */
 function proven(ledger: Ledger, name: string): string | undefined {
-  const id = ledger.identities.find((x) => x.name === name);
-  if (!id || name.includes('/') || name === '.' || name === '..') return undefined;
-  const path = join(NETNS_DIR, name);
   try {
-    const st = lstatSync(path);
-    if (st.dev !== statSync('/proc/self/ns/net').dev) return undefined; // the placeholder file, not a mount
-    return st.dev === id.dev && st.ino === id.ino ? path : undefined;
+    const now = namedNetnsId(name);
+    const rec = ledger.identities.find((x) => x.name === name);
+    return typeof now === 'object' && sameNetnsId(rec, now.id) ? netnsPath(name) : undefined;
   } catch {
-    return undefined;
+    return undefined; // a name ip netns would not take, or /run/netns unreadable: the full path says why
   }
 }
 
@@ -73,14 +69,14 @@ export function quickExecTarget(
   if (n.netns === null) {
     // The host: the namespace playing it (not the lab's: nothing to prove), or this process's own.
     if (r.hostNetns === null) return { lab: r.lab, node, netnsPath: null };
-    const path = join(NETNS_DIR, r.hostNetns);
+    const path = join(NETNS_RUN_DIR, r.hostNetns);
     return existsSync(path) ? { lab: r.lab, node, netnsPath: path } : undefined;
   }
   const path = proven(ledger, n.netns);
   if (!path) return undefined;
   if (n.kind === 'host' || (n.files === undefined && n.private === undefined))
     return { lab: r.lab, node, netnsPath: path };
-  const fstab = join(nodeDir(r.lab, r.hostNetns, node), 'fstab');
+  const fstab = viewFstab(r.lab, r.hostNetns, node);
   return existsSync(fstab) ? { lab: r.lab, node, netnsPath: path, view: { fstab } } : undefined;
 }
 

@@ -10,21 +10,10 @@ import { Lab } from '../../src/lab/lab.js';
 import { makeSandbox, nslabAsync, removeSandbox, topologyFile } from '../helpers/cli.js';
 import { ipJson, ipNetnsList, skipUnlessRoot, sysctlIn } from '../helpers/kernel.js';
 import { netnsInode, pidsInNetns, pidsWithArg } from '../helpers/proc.js';
+import { prng } from '../helpers/random-lab.js';
 
 const STATE = process.env.NSLAB_STATE_DIR ?? '/run/nslab';
 const POINTS = 20;
-
-/** mulberry32: a small seeded generator, so that a failing sequence can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('up killed at random points converges on the next up or down', { skip: skipUnlessRoot }, () => {
   const pid = process.pid;
@@ -113,7 +102,7 @@ ${nodes.map((n, i) => (i < 3 ? `    - endpoints: ["host:h${i}", "${n}:eth0"]\n` 
 
   it(`converges after ${POINTS} kill -9 points`, async (t) => {
     const seed = Number(process.env.KILL_SEED ?? Date.now() % 100000);
-    const rand = random(seed);
+    const rand = prng(seed);
     t.diagnostic(`KILL_SEED=${seed}`);
     // How long the work of a whole `up` takes, once it holds the lock.
     const calib = nslabAsync(['up', file, '--host-netns', sandbox]);

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeSandbox, nslab, nslabAsync, removeSandbox, topologyFile } from '../helpers/cli.js';
+import { makeSandbox, nslab, nslabAsync, nslabRun, removeSandbox, topologyFile } from '../helpers/cli.js';
 import { ipJson, ipNetnsList, netnsExec, skipUnlessRoot, sysctlIn } from '../helpers/kernel.js';
 
 const REAL_FORWARD = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
@@ -229,17 +229,7 @@ ${extra}
   it('serialises concurrent runs of the same lab with a lock', async () => {
     assert.equal(nslab(['down', 'edits', '--host-netns', sandbox]).status, 0);
     const file = topologyFile(base());
-    const runs = [0, 1].map(
-      () =>
-        new Promise<{ code: number | null; out: string }>((resolve) => {
-          const p = nslabAsync(['up', file, '--host-netns', sandbox, '--json']);
-          let out = '';
-          p.stdout.on('data', (d) => {
-            out += d;
-          });
-          p.on('close', (code) => resolve({ code, out }));
-        }),
-    );
+    const runs = [0, 1].map(() => nslabRun(['up', file, '--host-netns', sandbox, '--json']));
     const results = await Promise.all(runs);
     assert.deepEqual(
       results.map((x) => x.code),

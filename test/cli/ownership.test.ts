@@ -11,7 +11,7 @@ import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Lab } from '../../src/lab/lab.js';
-import { makeSandbox, nslab, nslabAsync, removeSandbox, topologyFile } from '../helpers/cli.js';
+import { makeSandbox, nslab, nslabAsync, nslabRun, removeSandbox, topologyFile } from '../helpers/cli.js';
 import { ipJson, ipNetnsDelete, ipNetnsList, skipUnlessRoot, sysctlIn } from '../helpers/kernel.js';
 import { netnsInode, pidsInNetns } from '../helpers/proc.js';
 
@@ -264,18 +264,7 @@ describe('ownership proven from the kernel', { skip: skipUnlessRoot }, () => {
     await new Promise((r) => holder.on('close', r));
     writeFileSync(lock, `${holder.pid}\n`);
     const file = topologyFile(star(lab, prefix, 4, '', 'l'));
-    const runs = Array.from(
-      { length: 6 },
-      () =>
-        new Promise<{ code: number | null; out: string }>((resolve) => {
-          const p = nslabAsync(['up', file, '--host-netns', sandbox, '--json']);
-          let out = '';
-          p.stdout.on('data', (d) => {
-            out += d;
-          });
-          p.on('close', (code) => resolve({ code, out }));
-        }),
-    );
+    const runs = Array.from({ length: 6 }, () => nslabRun(['up', file, '--host-netns', sandbox, '--json']));
     const results = await Promise.all(runs);
     assert.deepEqual(
       results.map((x) => x.code),

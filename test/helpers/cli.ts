@@ -31,6 +31,18 @@ export function nslabAsync(args: string[]) {
   return spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: '1' }, stdio: 'pipe' });
 }
 
+/** `nslab ARGS...` in the background, resolving with its exit code and what it printed on stdout. */
+export function nslabRun(args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const p = nslabAsync(args);
+    let out = '';
+    p.stdout.on('data', (d) => {
+      out += d;
+    });
+    p.on('close', (code) => resolve({ code, out }));
+  });
+}
+
 /** A new sandbox namespace to play the host (`ip netns add nslab-t-...`), with lo up. */
 export function makeSandbox(tag: string): string {
   const name = uniqueName(tag);

@@ -7,7 +7,7 @@
  */
 
 /** mulberry32: a small, good-enough PRNG, the same numbers for the same seed on every machine. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
