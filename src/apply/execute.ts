@@ -7,6 +7,8 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Request } from '../netlink/message.js';
 import type { NetlinkError } from '../netlink/socket.js';
 import type { NetnsHandle } from '../netns/handle.js';
+import { placeholdersAhead } from '../netns/named.js';
+import { PLACEHOLDERS_MIN, type Placeholders } from '../netns/placeholders.js';
 import { ownershipAlias } from '../plan/common.js';
 import { formatOp } from '../plan/format.js';
 import type { ObservedState, Op, Plan } from '../plan/types.js';
@@ -103,6 +105,8 @@ interface Run {
   mark: string;
   /** Namespaces this run made (their loopback is already marked and up). */
   created: Set<string>;
+  /** The mount-point files of the plan's new namespaces, made ahead on another thread (many namespaces only). */
+  ahead?: Placeholders;
 }
 
 function reasonOf(signal: AbortSignal): string {
@@ -142,6 +146,8 @@ export async function executePlan(
   const run: Run = { session, opts, undo: [], mark: ownershipAlias({ name: plan.lab }), created: new Set() };
   const ctx = { hostNetns: session.hostNetns };
   const ops = plan.ops;
+  const adding = ops.filter((o) => o.op === 'netns-add').map((o) => o.ns!);
+  if (adding.length >= PLACEHOLDERS_MIN) run.ahead = placeholdersAhead(adding);
   const queued = new Map<string | null, Op[]>();
   let done = 0;
   let current: Op | undefined;
@@ -204,6 +210,8 @@ export async function executePlan(
     const failed = (e as { failedOp?: Op }).failedOp ?? current ?? ops[ops.length - 1];
     if (e instanceof Error) throw new ApplyError(failed, formatOp(failed, ctx), unwrap(e), left);
     throw e;
+  } finally {
+    run.ahead?.finish();
   }
 }
 
@@ -458,6 +466,7 @@ async function runSingle(op: Op, run: Run): Promise<void> {
         session.create(ns, labNetnsSysctls(!!opts.ipv6), {
           lo: { alias: run.mark },
           record: (id) => opts.journal?.made({ name: ns, dev: id.dev, ino: id.ino }),
+          ahead: run.ahead,
         });
         run.created.add(ns);
         undo.push({

@@ -34,6 +34,7 @@ export function observeRaw(
     mac: l.mac,
     alias: l.alias,
     master: l.masterIndex ? byIndex.get(l.masterIndex) : undefined,
+    qdisc: l.qdisc,
   }));
   const addrs = (skip.addrs ? [] : h.addrs())
     .filter((a) => a.scope !== 254 && !(a.family === 6 && a.address.startsWith('fe80:')))

@@ -11,6 +11,7 @@ import { frame, parseMessages } from '../netlink/message.js';
 import { NetlinkSocket } from '../netlink/socket.js';
 import {
   deleteNamedNetns,
+  deleteNamedNetnsMany,
   listNamedNetns,
   type NetnsId,
   namedNetnsId,
@@ -205,13 +206,14 @@ export async function teardown(ledger: Ledger, opts: TeardownOptions = {}): Prom
       const journal = new Journal(ledger.lab, hostNetns);
       const idOf = new Map(owned.map((o) => [o.name, o.id]));
       try {
-        for (const op of nsDels) {
-          // Recorded first: a namespace made later may be given the same inode number.
-          const id = idOf.get(op.ns!);
-          if (!id) continue;
-          journal.deleting(op.ns!);
-          deleteNamedNetns(op.ns!, id);
-        }
+        // Each recorded first: a namespace made later may be given the same inode number.
+        await deleteNamedNetnsMany(
+          nsDels.flatMap((op) => {
+            const id = idOf.get(op.ns!);
+            return id ? [{ name: op.ns!, expect: id }] : [];
+          }),
+          (name) => journal.deleting(name),
+        );
       } finally {
         journal.close();
       }

@@ -19,11 +19,23 @@ import type { ObservedQdisc, ObservedState, Qdisc } from '../plan/types.js';
 import { SysError } from '../sys/libc.js';
 import type { ResolvedLab } from '../topology/types.js';
 
+/** Root qdisc kinds whose parameters the planner reads: a device with one of them has its qdiscs dumped. */
+const DUMPED = new Set(['tbf', 'netem']);
+/** The qdisc the kernel's qdisc dump never shows (TCQ_F_BUILTIN: a device down, or lo before it is up). */
+const BUILTIN = new Set(['noop']);
+
 /**
  * Root qdiscs of the devices of a namespace (`tc qdisc show`), tbf and netem decoded. `links`: the devices,
  * when already listed.
  */
-export function readQdiscs(h: NetnsHandle, links?: { index: number; name: string }[]): ObservedQdisc[] {
+export function readQdiscs(
+  h: NetnsHandle,
+  links?: { index: number; name: string; qdisc?: string }[],
+): ObservedQdisc[] {
+  // The device list names each root qdisc's kind; only tbf and netem carry what the planner compares, so a
+  // namespace without them (most) needs no qdisc dump. The kernel's dump leaves out the built-in qdiscs.
+  if (links?.every((l) => l.qdisc !== undefined && !DUMPED.has(l.qdisc)))
+    return links.filter((l) => !BUILTIN.has(l.qdisc!)).map((l) => ({ dev: l.name, kind: l.qdisc! }));
   const names = new Map((links ?? h.links()).map((l) => [l.index, l.name]));
   return h.sock
     .dump(qdiscDump())

@@ -34,6 +34,8 @@ const IFLA_MASTER = 10;
 const IFLA_OPERSTATE = 16;
 const IFLA_LINKINFO = 18;
 const IFLA_IFALIAS = 20;
+/** IFLA_QDISC: the kind of the device's root qdisc (`noqueue`, `tbf`). */
+const IFLA_QDISC = 6;
 const IFLA_NET_NS_FD = 28;
 const IFLA_EXT_MASK = 29;
 const RTEXT_FILTER_SKIP_STATS = 1 << 3;
@@ -76,6 +78,8 @@ export interface LinkInfo {
   linkIndex?: number;
   /** IFLA_LINK_NETNSID: the peer's namespace, as an id local to this namespace. */
   linkNetnsId?: number;
+  /** IFLA_QDISC: the kind of its root qdisc (`noqueue`, `fq_codel`, `tbf`). */
+  qdisc?: string;
 }
 
 /** Selects a device by index, or by name when no index is given. */
@@ -274,6 +278,7 @@ const LINK_ATTRS = new Set([
   IFLA_LINKINFO,
   IFLA_IFALIAS,
   IFLA_LINK_NETNSID,
+  IFLA_QDISC,
 ]);
 
 /** Decodes an RTM_NEWLINK message. */
@@ -300,5 +305,6 @@ export function parseLink(m: Message): LinkInfo {
     masterIndex: master || undefined,
     linkIndex: link || undefined,
     linkNetnsId: attrS32(at.get(IFLA_LINK_NETNSID)),
+    qdisc: attrString(at.get(IFLA_QDISC)),
   };
 }

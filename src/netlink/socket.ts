@@ -5,7 +5,7 @@
 import { getSystemErrorMap } from 'node:util';
 import { NslabError } from '../sys/errors.js';
 import * as sys from '../sys/libc.js';
-import { type SocketBuffers, setSocketBuffers } from '../sys/sockbuf.js';
+import { setSocketBuffers } from '../sys/sockbuf.js';
 import {
   attrString,
   frame,
@@ -46,6 +46,12 @@ const MAX_DATAGRAM = 1024 * 1024;
  * socket buffer of 830 bytes here (truesize, measured), more with a long ack text.
  */
 const ERROR_BYTES = 2048;
+/**
+ * What a socket with the kernel's default buffers (net.core.rmem_default/wmem_default, 208 KB here; never below
+ * 64 KB) takes in one datagram: this many requests, with room for all their errors, and this many bytes.
+ */
+const SMALL_REQUESTS = 16;
+const SMALL_BYTES = 16 * 1024;
 
 /**
  * One buffer for every receive and one for every send: all netlink I/O is synchronous on the main thread. The
@@ -108,35 +114,59 @@ export function parseError(msg: Message): { errno: number; extack?: string } {
   return { errno, extack };
 }
 
+function bytesOf(reqs: Request[]): number {
+  let n = 0;
+  for (const r of reqs) n += NLMSG_HDRLEN + r.payload.length;
+  return n;
+}
+
 export class NetlinkSocket {
   readonly fd: number;
   private seq = Math.floor(Math.random() * 0x7fffffff);
   private closed = false;
   /** Most bytes of requests in one datagram: the kernel refuses (EMSGSIZE) one past the send buffer. */
-  private readonly maxDatagram: number;
+  private maxDatagram = SMALL_BYTES;
   /**
    * Most requests in one datagram: the kernel handles a whole datagram before we read, so the errors of all its
    * requests (every one may fail) must fit in the receive buffer at once.
    */
-  private readonly maxRequests: number;
+  private maxRequests = SMALL_REQUESTS;
+  /** Buffer sizes asked for, set on the socket when a batch or a subscription first needs them. */
+  private readonly want: { rcv: number; snd: number };
+  private sized = false;
 
-  private constructor(fd: number, buffers: SocketBuffers) {
+  private constructor(fd: number, want: { rcv?: number; snd?: number } = {}) {
     this.fd = fd;
-    this.maxDatagram = Math.max(4096, Math.min(MAX_DATAGRAM, Math.floor(buffers.snd / 2)));
-    this.maxRequests = Math.max(1, Math.floor((buffers.rcv - 2 * ERROR_BYTES) / ERROR_BYTES));
+    this.want = { rcv: want.rcv ?? RCVBUF, snd: want.snd ?? SNDBUF };
+  }
+
+  /**
+   * Sets the socket's buffers as asked and sizes batches by what the kernel granted. Until then the socket keeps
+   * the kernel's default buffers (about 200 KB each way), which serve any dump and any batch of up to
+   * SMALL_REQUESTS requests: most sockets (one per namespace, to look or to set up one veth end) never need
+   * more, and skip four system calls.
+   */
+  private size(): void {
+    if (this.sized) return;
+    this.sized = true;
+    const granted = setSocketBuffers(this.fd, this.want);
+    this.maxDatagram = Math.max(4096, Math.min(MAX_DATAGRAM, Math.floor(granted.snd / 2)));
+    this.maxRequests = Math.max(1, Math.floor((granted.rcv - 2 * ERROR_BYTES) / ERROR_BYTES));
   }
 
   /**
    * Opens a NETLINK_ROUTE (or `protocol`) socket in the calling thread's current network namespace. `buffers`
-   * asks for other buffer sizes than nslab's (tests use small ones to see batches cut to fit).
+   * asks for other buffer sizes than nslab's (tests use small ones to see batches cut to fit); they are set at
+   * once, nslab's own when first needed.
    */
   static open(protocol = NETLINK_ROUTE, buffers: { rcv?: number; snd?: number } = {}): NetlinkSocket {
     const fd = sys.socket(sys.AF_NETLINK, sys.SOCK_RAW, protocol);
     try {
-      const granted = setSocketBuffers(fd, { rcv: buffers.rcv ?? RCVBUF, snd: buffers.snd ?? SNDBUF });
       sys.setsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
       sys.setsockoptInt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
-      return new NetlinkSocket(fd, granted);
+      const sock = new NetlinkSocket(fd, buffers);
+      if (buffers.rcv !== undefined || buffers.snd !== undefined) sock.size();
+      return sock;
     } catch (e) {
       sys.close(fd);
       throw e;
@@ -145,10 +175,7 @@ export class NetlinkSocket {
 
   /** Takes over an open NETLINK_ROUTE socket fd (one opened by `open` on another thread). */
   static adopt(fd: number): NetlinkSocket {
-    return new NetlinkSocket(fd, {
-      rcv: sys.getsockoptInt(fd, sys.SOL_SOCKET, sys.SO_RCVBUF),
-      snd: sys.getsockoptInt(fd, sys.SOL_SOCKET, sys.SO_SNDBUF),
-    });
+    return new NetlinkSocket(fd);
   }
 
   private nextSeq(): number {
@@ -166,6 +193,7 @@ export class NetlinkSocket {
    */
   execute(reqs: Request[]): (NetlinkError | undefined)[] {
     this.assertOpen();
+    if (!this.sized && (reqs.length > SMALL_REQUESTS || bytesOf(reqs) > SMALL_BYTES)) this.size();
     const results: (NetlinkError | undefined)[] = new Array(reqs.length).fill(undefined);
     let i = 0;
     while (i < reqs.length) {
@@ -262,6 +290,7 @@ export class NetlinkSocket {
    */
   subscribe(groups: number[]): void {
     this.assertOpen();
+    this.size(); // a burst of events must not overflow the receive buffer
     // The kernel skips listeners whose port id is 0 (its own): bind first, letting it choose the port id.
     const addr = Buffer.alloc(12);
     addr.writeUInt16LE(sys.AF_NETLINK, 0);

@@ -20,6 +20,7 @@ import { type NetlinkError, NetlinkSocket } from '../netlink/socket.js';
 import { NslabError } from '../sys/errors.js';
 import * as sys from '../sys/libc.js';
 import { addNamedNetns, deleteNamedNetns, type NetnsId, openNamedNetns } from './named.js';
+import type { Placeholders } from './placeholders.js';
 import { homeNetnsFd, inNetns } from './thread.js';
 
 /**
@@ -66,6 +67,7 @@ export function createNamedNetnsFds(
       }
     },
     opts.record,
+    opts.ahead,
   );
   if (!made) throw new NslabError(`namespace ${name} was not created`);
   return made;
@@ -76,7 +78,14 @@ export interface CreateOptions {
   lo?: { alias?: string };
   /** Called with the namespace's identity just before it is named (bind-mounted). */
   record?: (id: NetnsId) => void;
+  /** Mount-point files made ahead (placeholdersAhead): NAME's is taken from there when it is one of them. */
+  ahead?: Placeholders;
 }
+
+/** The devices a namespace held when it was made, as last read; re-read for one new namespace in FRESH_CHECK. */
+let freshDevices: { name: string; index: number }[] | undefined;
+let adopted = 0;
+const FRESH_CHECK = 64;
 
 export class NetnsHandle {
   /** Namespace name, or null for the namespace this process started in. */
@@ -135,8 +144,19 @@ export class NetnsHandle {
    */
   static adopt(name: string, fd: number, sockFd: number): NetnsHandle {
     const h = new NetnsHandle(name, fd, NetlinkSocket.adopt(sockFd), true);
-    h.links();
+    // Every new namespace starts with the same devices (lo, and the fallback devices of the tunnel modules
+    // loaded): the list is read from the kernel for one in FRESH_CHECK and reused for the others.
+    if (freshDevices === undefined || adopted++ % FRESH_CHECK === 0)
+      freshDevices = h.links().map((l) => ({ name: l.name, index: l.index }));
+    else h.know(freshDevices);
     return h;
+  }
+
+  private know(devices: { name: string; index: number }[]): void {
+    for (const d of devices) {
+      this.indexes.set(d.name, d.index);
+      if (this.nextIndex !== undefined && d.index >= this.nextIndex) this.nextIndex = d.index + 1;
+    }
   }
 
   /** Name for messages: the namespace name, or `host`. */

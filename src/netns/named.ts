@@ -15,6 +15,7 @@ import {
   sameNetnsId,
   threadNetnsId,
 } from './identity.js';
+import { Placeholders } from './placeholders.js';
 import { inNewNetns } from './thread.js';
 
 export {
@@ -75,21 +76,31 @@ export function assertHostMountNamespace(): void {
 }
 
 /**
+ * Starts making the mount-point files of these namespaces ahead, on another thread (see placeholders.ts); pass
+ * the result to addNamedNetns, and `finish()` it when done.
+ */
+export function placeholdersAhead(names: string[]): Placeholders {
+  prepareRunDir();
+  return Placeholders.start(names);
+}
+
+/**
  * Creates the named namespace NAME: `ip netns add NAME`. `inside`, if given, runs synchronously inside the new
  * namespace (to open a netlink socket there, set lo up, write sysctls) before it gets its name; its result is
  * returned. `record` is then given the namespace's identity, still before the bind mount: whatever a caller
  * records, a namespace never carries the name without its maker having recorded it (a process killed before
- * the mount takes its unnamed namespace with it).
+ * the mount takes its unnamed namespace with it). With `ahead`, the mount-point file is the one made there for NAME.
  */
 export function addNamedNetns<T>(
   name: string,
   inside?: () => T,
   record?: (id: NetnsId) => void,
+  ahead?: Placeholders,
 ): T | undefined {
   const path = netnsPath(name);
   prepareRunDir();
   try {
-    sys.close(sys.open(path, sys.O_RDONLY | sys.O_CREAT | sys.O_EXCL, 0));
+    if (!ahead?.take(name)) sys.close(sys.open(path, sys.O_RDONLY | sys.O_CREAT | sys.O_EXCL, 0));
   } catch (e) {
     if (e instanceof sys.SysError && e.code === 'EEXIST') {
       throw new NetnsError(name, `namespace ${name} already exists`, 'EEXIST');
@@ -139,6 +150,47 @@ export function deleteNamedNetns(name: string, expect?: NetnsId): boolean {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw asNetnsError(name, 'delete namespace', e);
   }
   return true;
+}
+
+/** How many namespaces deleteNamedNetnsMany unmounts at once (the size of libuv's pool, by default). */
+const DELETE_PARALLEL = 4;
+
+/**
+ * Deletes many named namespaces as deleteNamedNetns does, several unmounts at a time on libuv's pool: each
+ * unmount waits for an RCU grace period, longer while the kernel is busy destroying the namespaces deleted just
+ * before, and waiting together they share them. `before` is called with each name just before its unmount.
+ * Resolves with the names left alone (not the namespace `expect` says).
+ */
+export async function deleteNamedNetnsMany(
+  items: { name: string; expect?: NetnsId }[],
+  before?: (name: string) => void,
+): Promise<string[]> {
+  const skipped: string[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const { name, expect } = items[next++];
+      const path = netnsPath(name);
+      if (expect) {
+        const now = namedNetnsId(name);
+        if (typeof now !== 'object' || !sameNetnsId(now.id, expect)) {
+          skipped.push(name);
+          continue;
+        }
+      }
+      before?.(name);
+      // A failed unmount is done again here, to tell why (not mounted: only the file is left; gone: an error).
+      if (!(await sys.umount2InPool(path, sys.MNT_DETACH))) deleteNamedNetns(name);
+      else
+        try {
+          unlinkSync(path);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw asNetnsError(name, 'delete namespace', e);
+        }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DELETE_PARALLEL, items.length) }, worker));
+  return skipped;
 }
 
 /** Names of the named namespaces: `ip netns list`. */

@@ -252,6 +252,7 @@ export function planImpairments(
   const wanted = new Map<string, Set<string>>();
   for (const node of lab.nodes) {
     const st = observed.nodes[node.name];
+    const qdiscs = st?.qdiscs && new Map(st.qdiscs.map((q) => [q.dev, q]));
     for (const iface of node.interfaces) {
       const want = wantedFor(lab, node, iface, iface.impair, observed.netem);
       if (want.loss) {
@@ -260,12 +261,7 @@ export function planImpairments(
         wanted.set(want.loss.node.name, set);
       }
       const fresh = isNew.namespace(node.name) || isNew.device(node.name, iface.name);
-      const qdisc =
-        fresh || !st
-          ? undefined
-          : st.qdiscs === undefined
-            ? null
-            : st.qdiscs.find((q) => q.dev === iface.name);
+      const qdisc = fresh || !st ? undefined : qdiscs === undefined ? null : qdiscs.get(iface.name);
       const chains = new Map<string, string[]>();
       for (const n of [node.name, iface.peer.node]) {
         const c = chainsOf(n);

@@ -16,6 +16,8 @@ export interface ObservedLink {
   alias?: string;
   /** Name of the master device (bridge) when enslaved. */
   master?: string;
+  /** Kind of its root qdisc, as the device list tells it (`noqueue`, `tbf`). */
+  qdisc?: string;
   /**
    * Set on a host device that the kernel shows to be the other end of a veth inside one of the lab's own
    * namespaces (a run killed between creating the pair and marking it leaves such an end unmarked): it is the

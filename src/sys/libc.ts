@@ -198,6 +198,17 @@ export function umount2(target: string, flags: number): void {
   check(c.umount2(target, flags), 'umount2', target);
 }
 
+/**
+ * umount2(2) on a thread of libuv's pool: resolves true when done, false when it failed (errno stays on that
+ * thread: call `umount2` again to learn why). Paths and mount namespaces are the same on every thread of the
+ * process, so several unmounts can wait for their RCU grace periods at once, each sharing the others'.
+ */
+export function umount2InPool(target: string, flags: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    c.umount2.async(target, flags, (err: unknown, r: number) => (err ? reject(err) : resolve(r === 0)));
+  });
+}
+
 /** open(2), returning the fd (always O_CLOEXEC). */
 export function open(path: string, flags: number, mode = 0): number {
   return check(c.open(path, flags | O_CLOEXEC, mode), 'open', path);
