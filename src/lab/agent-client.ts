@@ -4,6 +4,7 @@
  * while a call is running, so that a lab left up never keeps a test runner from exiting.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -20,11 +21,16 @@ import {
   type Request,
 } from './agent-protocol.js';
 
-/** How Node runs the agent: the same build as this module (through tsx when nslab runs from its sources). */
+/**
+ * How Node runs the agent: the same build as this module (through tsx when nslab runs from its sources). In the
+ * bundled CLI (dist/cli, see scripts/bundle.mjs) this module is part of a chunk there, and the agent is the
+ * built dist/lab/agent.js.
+ */
 function agentCommand(): string[] {
   const self = fileURLToPath(import.meta.url);
   const ts = self.endsWith('.ts');
-  const agent = join(dirname(self), ts ? 'agent.ts' : 'agent.js');
+  let agent = join(dirname(self), ts ? 'agent.ts' : 'agent.js');
+  if (!ts && !existsSync(agent)) agent = join(dirname(self), '..', 'lab', 'agent.js');
   return [process.execPath, ...(ts ? ['--import', import.meta.resolve('tsx')] : []), agent];
 }
 
