@@ -6,7 +6,6 @@
  * `privateDispatch` decides before anything heavy is loaded (no koffi, yaml, zod or renderer): from the command
  * line and the records of private labs alone.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { listRecorded, recordedKeys } from '../apply/store.js';
@@ -14,6 +13,7 @@ import { privileged } from '../lab/privilege.js';
 import { insideSandbox, joinCommand, sandboxEnv } from '../sandbox/inside.js';
 import { liveRecord, liveRecords, type PrivateRecord } from '../sandbox/records.js';
 import { NslabError } from '../sys/errors.js';
+import { childProcess } from '../sys/lazy.js';
 
 /** Options that take a value, so that the value is not read as the command's argument. */
 const VALUE_OPTIONS = new Set([
@@ -147,7 +147,7 @@ export function privateTarget(argv: string[]): PrivateRecord | undefined {
  */
 export function runInside(r: PrivateRecord, argv: string[]): Promise<number> {
   const cmd = [...joinCommand(r), process.execPath, ...process.execArgv, process.argv[1], ...argv];
-  const child = spawn(cmd[0], cmd.slice(1), { stdio: 'inherit', env: sandboxEnv(r) });
+  const child = childProcess().spawn(cmd[0], cmd.slice(1), { stdio: 'inherit', env: sandboxEnv(r) });
   const pass = (sig: NodeJS.Signals) => {
     // nsenter forked the command into the sandbox's pid namespace, and passes nothing on itself.
     for (const pid of childrenOfPid(child.pid)) {

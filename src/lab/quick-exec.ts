@@ -8,7 +8,7 @@
  * does not match, a view not written yet) gives undefined: the full path (`Lab.forNode(...).exec`) then runs and
  * says what is wrong in its own words.
  */
-import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { viewFstab } from '../apply/labdir.js';
@@ -16,6 +16,7 @@ import { listRecorded, type RecordedLab } from '../apply/store.js';
 import { NETNS_RUN_DIR, namedNetnsId, netnsPath, sameNetnsId } from '../netns/identity.js';
 import type { Ledger } from '../plan/types.js';
 import { inView, type MountView } from '../proc/view.js';
+import { childProcess } from '../sys/lazy.js';
 
 /** Where a command for a node runs: the namespace file to join (null: this process's own) and the node's view. */
 export interface QuickTarget {
@@ -88,6 +89,7 @@ export function quickSpawn(
   options: SpawnOptions,
 ): ChildProcess {
   const argv = inView(t.view, [command, ...args]);
+  const { spawn } = childProcess();
   if (t.netnsPath === null) return spawn(argv[0], argv.slice(1), options);
   return spawn('nsenter', [`--net=${t.netnsPath}`, '--', ...argv], options);
 }
