@@ -146,8 +146,6 @@ export async function executePlan(
   const run: Run = { session, opts, undo: [], mark: ownershipAlias({ name: plan.lab }), created: new Set() };
   const ctx = { hostNetns: session.hostNetns };
   const ops = plan.ops;
-  const adding = ops.filter((o) => o.op === 'netns-add').map((o) => o.ns!);
-  if (adding.length >= PLACEHOLDERS_MIN) run.ahead = placeholdersAhead(adding);
   const queued = new Map<string | null, Op[]>();
   let done = 0;
   let current: Op | undefined;
@@ -166,6 +164,11 @@ export async function executePlan(
     }
   };
   try {
+    const adding = ops.filter((o) => o.op === 'netns-add');
+    if (adding.length >= PLACEHOLDERS_MIN) {
+      current = adding[0]; // what a failure to start is said about
+      run.ahead = placeholdersAhead(adding.map((o) => o.ns!));
+    }
     let i = 0;
     while (i < ops.length) {
       const op = ops[i];
