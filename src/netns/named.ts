@@ -190,7 +190,9 @@ export async function deleteNamedNetnsMany(
     }
   };
   // Every worker ends before this returns (the caller's journal stays open until then); the first error wins.
-  const ends = await Promise.allSettled(Array.from({ length: Math.min(DELETE_PARALLEL, items.length) }, worker));
+  const ends = await Promise.allSettled(
+    Array.from({ length: Math.min(DELETE_PARALLEL, items.length) }, worker),
+  );
   const failed = ends.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   return skipped;
