@@ -47,11 +47,24 @@ const MAX_DATAGRAM = 1024 * 1024;
  */
 const ERROR_BYTES = 2048;
 /**
- * What a socket with the kernel's default buffers (net.core.rmem_default/wmem_default, 208 KB here; never below
- * 64 KB) takes in one datagram: this many requests, with room for all their errors, and this many bytes.
+ * What a socket with the kernel's default buffers (net.core.rmem_default/wmem_default, 208 KB here) takes in one
+ * datagram: at most this many requests, with room for all their errors, and this many bytes; less where the
+ * defaults are smaller (read once per process from the first socket).
  */
 const SMALL_REQUESTS = 16;
 const SMALL_BYTES = 16 * 1024;
+let small: { requests: number; bytes: number } | undefined;
+
+function smallLimits(fd: number): { requests: number; bytes: number } {
+  if (small) return small;
+  const rcv = sys.getsockoptInt(fd, sys.SOL_SOCKET, sys.SO_RCVBUF);
+  const snd = sys.getsockoptInt(fd, sys.SOL_SOCKET, sys.SO_SNDBUF);
+  small = {
+    requests: Math.max(0, Math.min(SMALL_REQUESTS, Math.floor((rcv - 2 * ERROR_BYTES) / ERROR_BYTES))),
+    bytes: Math.max(0, Math.min(SMALL_BYTES, Math.floor(snd / 2) - 64)),
+  };
+  return small;
+}
 
 /**
  * One buffer for every receive and one for every send: all netlink I/O is synchronous on the main thread. The
@@ -125,12 +138,12 @@ export class NetlinkSocket {
   private seq = Math.floor(Math.random() * 0x7fffffff);
   private closed = false;
   /** Most bytes of requests in one datagram: the kernel refuses (EMSGSIZE) one past the send buffer. */
-  private maxDatagram = SMALL_BYTES;
+  private maxDatagram: number;
   /**
    * Most requests in one datagram: the kernel handles a whole datagram before we read, so the errors of all its
    * requests (every one may fail) must fit in the receive buffer at once.
    */
-  private maxRequests = SMALL_REQUESTS;
+  private maxRequests: number;
   /** Buffer sizes asked for, set on the socket when a batch or a subscription first needs them. */
   private readonly want: { rcv: number; snd: number };
   private sized = false;
@@ -138,6 +151,9 @@ export class NetlinkSocket {
   private constructor(fd: number, want: { rcv?: number; snd?: number } = {}) {
     this.fd = fd;
     this.want = { rcv: want.rcv ?? RCVBUF, snd: want.snd ?? SNDBUF };
+    const limits = smallLimits(fd);
+    this.maxRequests = limits.requests;
+    this.maxDatagram = limits.bytes;
   }
 
   /**
@@ -193,7 +209,7 @@ export class NetlinkSocket {
    */
   execute(reqs: Request[]): (NetlinkError | undefined)[] {
     this.assertOpen();
-    if (!this.sized && (reqs.length > SMALL_REQUESTS || bytesOf(reqs) > SMALL_BYTES)) this.size();
+    if (!this.sized && (reqs.length > this.maxRequests || bytesOf(reqs) > this.maxDatagram)) this.size();
     const results: (NetlinkError | undefined)[] = new Array(reqs.length).fill(undefined);
     let i = 0;
     while (i < reqs.length) {

@@ -82,10 +82,12 @@ export interface CreateOptions {
   ahead?: Placeholders;
 }
 
-/** The devices a namespace held when it was made, as last read; re-read for one new namespace in FRESH_CHECK. */
+/** The devices a namespace held when it was made, as last read (see NetnsHandle.adopt). */
 let freshDevices: { name: string; index: number }[] | undefined;
+let freshAt = 0;
 let adopted = 0;
 const FRESH_CHECK = 64;
+const FRESH_MS = 1000;
 
 export class NetnsHandle {
   /** Namespace name, or null for the namespace this process started in. */
@@ -145,10 +147,13 @@ export class NetnsHandle {
   static adopt(name: string, fd: number, sockFd: number): NetnsHandle {
     const h = new NetnsHandle(name, fd, NetlinkSocket.adopt(sockFd), true);
     // Every new namespace starts with the same devices (lo, and the fallback devices of the tunnel modules
-    // loaded): the list is read from the kernel for one in FRESH_CHECK and reused for the others.
-    if (freshDevices === undefined || adopted++ % FRESH_CHECK === 0)
+    // loaded): the list is read from the kernel for one in FRESH_CHECK, or when the last reading is older than
+    // FRESH_MS (a module loaded meanwhile adds a device), and reused for the others.
+    const now = performance.now();
+    if (freshDevices === undefined || adopted++ % FRESH_CHECK === 0 || now - freshAt > FRESH_MS) {
       freshDevices = h.links().map((l) => ({ name: l.name, index: l.index }));
-    else h.know(freshDevices);
+      freshAt = now;
+    } else h.know(freshDevices);
     return h;
   }
 

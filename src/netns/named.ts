@@ -77,9 +77,9 @@ export function assertHostMountNamespace(): void {
 
 /**
  * Starts making the mount-point files of these namespaces ahead, on another thread (see placeholders.ts); pass
- * the result to addNamedNetns, and `finish()` it when done.
+ * the result to addNamedNetns, and `finish()` it when done. Undefined when no thread could be started.
  */
-export function placeholdersAhead(names: string[]): Placeholders {
+export function placeholdersAhead(names: string[]): Placeholders | undefined {
   prepareRunDir();
   return Placeholders.start(names);
 }

@@ -12,8 +12,11 @@
  * process killed outright is a plain file under one of the lab's recorded names, which `up` and `down` remove.
  */
 import { unlinkSync } from 'node:fs';
+import { constants } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { NETNS_RUN_DIR, NetnsError, netnsPath } from './identity.js';
+import { asNetnsError, NETNS_RUN_DIR, NetnsError, netnsPath } from './identity.js';
+
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 
 /** Fewer namespaces than this are made the usual way: a worker thread costs about as much as 20 files. */
 export const PLACEHOLDERS_MIN = 32;
@@ -39,7 +42,7 @@ for (let i = 0; i < names.length && Atomics.load(s, ${STOP}) === 0; i++) {
   if (Atomics.compareExchange(s, ${FIRST} + i, ${PENDING}, ${CLAIMED}) !== ${PENDING}) continue;
   let r = ${MADE};
   try { closeSync(openSync(dir + '/' + names[i], c.O_RDONLY | c.O_CREAT | c.O_EXCL, 0)); }
-  catch (e) { r = typeof e.errno === 'number' && e.errno < 0 ? e.errno : -1; }
+  catch (e) { r = typeof e.errno === 'number' && e.errno < 0 ? e.errno : -${5 /* EIO */}; }
   Atomics.store(s, ${FIRST} + i, r);
   Atomics.notify(s, ${FIRST} + i);
 }
@@ -58,23 +61,33 @@ export class Placeholders {
   private finished = false;
 
   private constructor(private readonly names: string[]) {
-    for (const [i, n] of names.entries()) {
-      netnsPath(n); // refuse unusable names before any file is made
-      this.index.set(n, i);
-    }
+    for (const [i, n] of names.entries()) this.index.set(n, i);
     const shared = new SharedArrayBuffer(4 * (FIRST + names.length));
     this.slots = new Int32Array(shared);
     this.worker = new Worker(WORKER, { eval: true, workerData: { dir: NETNS_RUN_DIR, names, shared } });
     this.worker.unref();
     this.worker.on('error', () => {
-      // The worker failed to start or died: the main thread makes every file it had not claimed.
+      // The worker died (seen when the main thread next yields): the main thread makes every file the worker
+      // had not claimed, and one it was making counts as failed.
+      for (let i = 0; i < names.length; i++) {
+        if (Atomics.compareExchange(this.slots, FIRST + i, CLAIMED, -5 /* EIO */) === CLAIMED)
+          Atomics.notify(this.slots, FIRST + i);
+      }
       Atomics.store(this.slots, STOPPED, 1);
     });
   }
 
-  /** Starts making /run/netns/NAME for each name, in this order. The directory must exist. */
-  static start(names: string[]): Placeholders {
-    return new Placeholders(names);
+  /**
+   * Starts making /run/netns/NAME for each name, in this order (the directory must exist); undefined when no
+   * thread can be started (the caller makes the files itself).
+   */
+  static start(names: string[]): Placeholders | undefined {
+    for (const n of names) netnsPath(n); // refuse unusable names before any file is made
+    try {
+      return new Placeholders(names);
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -95,9 +108,23 @@ export class Placeholders {
       r = Atomics.load(this.slots, slot);
     }
     if (r === MADE) return true;
-    if (r === -17 /* EEXIST */) throw new NetnsError(name, `namespace ${name} already exists`, 'EEXIST');
-    const why = r === CLAIMED ? 'timed out' : r === -13 || r === -1 ? 'permission denied' : `error ${-r}`;
-    throw new NetnsError(name, `create namespace ${name}: making ${netnsPath(name)} ${why}`);
+    if (r === CLAIMED) {
+      // Not made in time: left to finish(), which removes it if the worker makes it still.
+      this.taken.delete(i);
+      throw new NetnsError(
+        name,
+        `create namespace ${name}: making ${netnsPath(name)} timed out`,
+        'ETIMEDOUT',
+      );
+    }
+    const code = ERRNO_NAMES.get(-r) ?? `errno ${-r}`;
+    if (code === 'EEXIST') throw new NetnsError(name, `namespace ${name} already exists`, 'EEXIST');
+    // As the main thread's own open would have failed (permission errors with their hint).
+    throw asNetnsError(
+      name,
+      'create namespace',
+      Object.assign(new Error(`${netnsPath(name)}: ${code}`), { code }),
+    );
   }
 
   /** Stops the worker and removes every file it made that was not taken. */

@@ -45,6 +45,7 @@ describe('big-lab fast paths', { skip: skipUnlessRoot }, () => {
     const taken = name('taken');
     writeFileSync(`${NETNS_RUN_DIR}/${taken}`, 'someone else’s');
     const ahead = placeholdersAhead([...names, taken]);
+    assert.ok(ahead, 'a worker thread starts');
     const handles: NetnsHandle[] = [];
     try {
       for (const n of names.slice(0, 30)) handles.push(NetnsHandle.create(n, { lo: {}, ahead }));
