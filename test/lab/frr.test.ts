@@ -11,6 +11,7 @@ import { Lab } from '../../src/lab/lab.js';
 import { makeSandbox, nslab, removeSandbox, topologyFile } from '../helpers/cli.js';
 import { ipJson, skipUnlessRoot } from '../helpers/kernel.js';
 import { alive, netnsInode, pidsInNetns } from '../helpers/proc.js';
+import { TRIANGLE_HOSTS_AND_LINKS } from '../helpers/triangle.js';
 
 const skip = skipUnlessRoot || (!existsSync('/usr/lib/frr/ospfd') && 'needs FRR (/usr/lib/frr/zebra, ospfd)');
 
@@ -74,23 +75,7 @@ ${Object.entries(ROUTERS)
 ${indent(frrConf(r, ifs), 10)}`,
   )
   .join('\n')}
-    h1: { routing: auto }
-    h2: { routing: auto }
-    h3: { routing: auto }
-  links:
-    - endpoints: ["r1:eh", "h1:e0"]
-      ipv4: [10.1.1.1/24, 10.1.1.2/24]
-    - endpoints: ["r2:eh", "h2:e0"]
-      ipv4: [10.1.2.1/24, 10.1.2.2/24]
-    - endpoints: ["r3:eh", "h3:e0"]
-      ipv4: [10.1.3.1/24, 10.1.3.2/24]
-    - endpoints: ["r1:e12", "r2:e21"]
-      ipv4: [10.0.12.1/30, 10.0.12.2/30]
-    - endpoints: ["r1:e13", "r3:e31"]
-      ipv4: [10.0.13.1/30, 10.0.13.2/30]
-    - endpoints: ["r2:e23", "r3:e32"]
-      ipv4: [10.0.23.1/30, 10.0.23.2/30]
-`;
+${TRIANGLE_HOSTS_AND_LINKS}`;
 
 interface Report {
   ok: boolean;

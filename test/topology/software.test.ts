@@ -12,6 +12,7 @@ import { protocolRoutes } from '../../src/topology/external.js';
 import { parseTopology, specTopology } from '../../src/topology/load.js';
 import { segmentsOf } from '../../src/topology/segments.js';
 import type { ResolvedLab } from '../../src/topology/types.js';
+import { TRIANGLE_HOSTS_AND_LINKS } from '../helpers/triangle.js';
 import { problemsOf } from './fixtures.js';
 
 const node = (lab: ResolvedLab, name: string) => lab.nodes.find((n) => n.name === name)!;
@@ -24,23 +25,7 @@ topology:
     r1: {}
     r2: {}
     r3: {}
-    h1: { routing: auto }
-    h2: { routing: auto }
-    h3: { routing: auto }
-  links:
-    - endpoints: ["r1:eh", "h1:e0"]
-      ipv4: [10.1.1.1/24, 10.1.1.2/24]
-    - endpoints: ["r2:eh", "h2:e0"]
-      ipv4: [10.1.2.1/24, 10.1.2.2/24]
-    - endpoints: ["r3:eh", "h3:e0"]
-      ipv4: [10.1.3.1/24, 10.1.3.2/24]
-    - endpoints: ["r1:e12", "r2:e21"]
-      ipv4: [10.0.12.1/30, 10.0.12.2/30]
-    - endpoints: ["r1:e13", "r3:e31"]
-      ipv4: [10.0.13.1/30, 10.0.13.2/30]
-    - endpoints: ["r2:e23", "r3:e32"]
-      ipv4: [10.0.23.1/30, 10.0.23.2/30]
-`;
+${TRIANGLE_HOSTS_AND_LINKS}`;
 
 describe('processes, files and private', () => {
   it('resolves processes with their ready check and timeout, files merged by path, private joined', () => {
