@@ -132,10 +132,7 @@ export function addNamedNetns<T>(
  */
 export function deleteNamedNetns(name: string, expect?: NetnsId): boolean {
   const path = netnsPath(name);
-  if (expect) {
-    const now = namedNetnsId(name);
-    if (typeof now !== 'object' || !sameNetnsId(now.id, expect)) return false;
-  }
+  if (!isExpected(name, expect)) return false;
   try {
     sys.umount2(path, sys.MNT_DETACH);
   } catch (e) {
@@ -144,12 +141,24 @@ export function deleteNamedNetns(name: string, expect?: NetnsId): boolean {
     }
     if (!(e instanceof sys.SysError && e.code === 'EINVAL')) throw asNetnsError(name, 'delete namespace', e);
   }
+  unlinkMountPoint(name, path);
+  return true;
+}
+
+/** True when there is no `expect`, or NAME is still that namespace. */
+function isExpected(name: string, expect: NetnsId | undefined): boolean {
+  if (!expect) return true;
+  const now = namedNetnsId(name);
+  return typeof now === 'object' && sameNetnsId(now.id, expect);
+}
+
+/** Removes the file a namespace was mounted on (gone already is fine). */
+function unlinkMountPoint(name: string, path: string): void {
   try {
     unlinkSync(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw asNetnsError(name, 'delete namespace', e);
   }
-  return true;
 }
 
 /** How many namespaces deleteNamedNetnsMany unmounts at once (the size of libuv's pool, by default). */
@@ -171,22 +180,14 @@ export async function deleteNamedNetnsMany(
     while (next < items.length) {
       const { name, expect } = items[next++];
       const path = netnsPath(name);
-      if (expect) {
-        const now = namedNetnsId(name);
-        if (typeof now !== 'object' || !sameNetnsId(now.id, expect)) {
-          skipped.push(name);
-          continue;
-        }
+      if (!isExpected(name, expect)) {
+        skipped.push(name);
+        continue;
       }
       before?.(name);
       // A failed unmount is done again here, to tell why (not mounted: only the file is left; gone: an error).
       if (!(await sys.umount2InPool(path, sys.MNT_DETACH))) deleteNamedNetns(name);
-      else
-        try {
-          unlinkSync(path);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw asNetnsError(name, 'delete namespace', e);
-        }
+      else unlinkMountPoint(name, path);
     }
   };
   // Every worker ends before this returns (the caller's journal stays open until then); the first error wins.

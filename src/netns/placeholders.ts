@@ -12,11 +12,9 @@
  * process killed outright is a plain file under one of the lab's recorded names, which `up` and `down` remove.
  */
 import { unlinkSync } from 'node:fs';
-import { constants } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { errnoName } from '../sys/libc.js';
 import { asNetnsError, NETNS_RUN_DIR, NetnsError, netnsPath } from './identity.js';
-
-const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 
 /** Fewer namespaces than this are made the usual way: a worker thread costs about as much as 20 files. */
 export const PLACEHOLDERS_MIN = 32;
@@ -25,6 +23,8 @@ const PENDING = 0;
 const MADE = 1;
 const CLAIMED = 2;
 const MAIN = 3;
+/** A slot's end when the worker could not tell why it failed, or died making it: -EIO. */
+const FAILED = -5;
 /** Slot 0: the main thread asks the worker to stop. Slot 1: the worker has stopped. Then one slot per name. */
 const STOP = 0;
 const STOPPED = 1;
@@ -42,7 +42,7 @@ for (let i = 0; i < names.length && Atomics.load(s, ${STOP}) === 0; i++) {
   if (Atomics.compareExchange(s, ${FIRST} + i, ${PENDING}, ${CLAIMED}) !== ${PENDING}) continue;
   let r = ${MADE};
   try { closeSync(openSync(dir + '/' + names[i], c.O_RDONLY | c.O_CREAT | c.O_EXCL, 0)); }
-  catch (e) { r = typeof e.errno === 'number' && e.errno < 0 ? e.errno : -${5 /* EIO */}; }
+  catch (e) { r = typeof e.errno === 'number' && e.errno < 0 ? e.errno : ${FAILED}; }
   Atomics.store(s, ${FIRST} + i, r);
   Atomics.notify(s, ${FIRST} + i);
 }
@@ -70,7 +70,7 @@ export class Placeholders {
       // The worker died (seen when the main thread next yields): the main thread makes every file the worker
       // had not claimed, and one it was making counts as failed.
       for (let i = 0; i < names.length; i++) {
-        if (Atomics.compareExchange(this.slots, FIRST + i, CLAIMED, -5 /* EIO */) === CLAIMED)
+        if (Atomics.compareExchange(this.slots, FIRST + i, CLAIMED, FAILED) === CLAIMED)
           Atomics.notify(this.slots, FIRST + i);
       }
       Atomics.store(this.slots, STOPPED, 1);
@@ -117,7 +117,7 @@ export class Placeholders {
         'ETIMEDOUT',
       );
     }
-    const code = ERRNO_NAMES.get(-r) ?? `errno ${-r}`;
+    const code = errnoName(-r);
     if (code === 'EEXIST') throw new NetnsError(name, `namespace ${name} already exists`, 'EEXIST');
     // As the main thread's own open would have failed (permission errors with their hint).
     throw asNetnsError(
