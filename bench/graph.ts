@@ -2,7 +2,7 @@
  * Diagram benchmark: `nslab graph` of a campus lab (RACKS LANs of HOSTS namespaces on a bridge each, a gateway per
  * LAN, a core router, `routing: auto`; by default 15 x 19 = 316 nodes), as DOT, Mermaid, SVG (WebAssembly
  * Graphviz inside Node) and PNG (rsvg-convert), in this process; then the PNG by a whole CLI process
- * (`node dist/cli/bin.js graph FILE -f png`, start-up included), against the target of 3 s for 300 nodes. Labs
+ * (`node dist/cli/nslab.cjs graph FILE -f png`, start-up included), against the target of 3 s for 300 nodes. Labs
  * of more than 100 nodes draw each LAN's hosts as one box. Needs no root; prints the picture's size.
  *
  *   npm run build && npx tsx bench/graph.ts [racks] [hosts-per-rack]
@@ -54,7 +54,7 @@ try {
   for (let k = 0; k < 3; k++) {
     const t = performance.now();
     execFileSync(process.execPath, [
-      new URL('../dist/cli/bin.js', import.meta.url).pathname,
+      new URL('../dist/cli/nslab.cjs', import.meta.url).pathname,
       'graph',
       file,
       '-f',

@@ -26,7 +26,7 @@ import { loadTopology } from '../src/topology/load.js';
 import { racksText } from './racks.js';
 
 const RUNS = Number(process.env.RUNS ?? 3);
-const BIN = join(import.meta.dirname, '..', 'dist', 'cli', 'bin.js');
+const BIN = join(import.meta.dirname, '..', 'dist', 'cli', 'nslab.cjs');
 
 function addr(i: number, end: 1 | 2): string {
   return `10.${128 + (i >> 14)}.${(i >> 6) & 255}.${((i & 63) << 2) + end}/30`;

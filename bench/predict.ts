@@ -17,7 +17,7 @@ const sizes = process.argv
   .slice(2)
   .map(Number)
   .filter((n) => n > 0);
-const BIN = join(import.meta.dirname, '..', 'dist', 'cli', 'bin.js');
+const BIN = join(import.meta.dirname, '..', 'dist', 'cli', 'nslab.cjs');
 
 function labText(n: number): string {
   return racksText(n, { name: `predict${n}`, countGateways: true });

@@ -1,6 +1,6 @@
 /**
  * Private labs against normal ones: the same lab of N namespaces (racks of 20 on a bridge each, a router per
- * rack, `routing: auto`) brought up and taken down with the built CLI (dist/cli/bin.js, what users run), as
+ * rack, `routing: auto`) brought up and taken down with the built CLI (dist/cli/nslab.cjs, what users run), as
  *   - a normal lab, with a sandbox namespace playing the host (`up --host-netns`), as root;
  *   - a private lab as root (`up --private`: mount, pid and network namespaces, no user namespace);
  *   - a private lab as user nobody (a user namespace too: no SO_RCVBUFFORCE, smaller netlink batches).
@@ -18,7 +18,7 @@ import { racksText } from './racks.js';
 
 const N = Number(process.argv[2] ?? 100);
 const ROOT = join(import.meta.dirname, '..');
-const BIN = join(ROOT, 'dist', 'cli', 'bin.js');
+const BIN = join(ROOT, 'dist', 'cli', 'nslab.cjs');
 const tag = `nslab-b-prv-${process.pid}`;
 
 function labText(n: number): string {

@@ -7,8 +7,8 @@
  *   `netns del`, until the host-side peers are gone;
  * - the best iproute2 script: `ip -batch` for the namespaces, one `ip -n SBX -batch` for the host side (veths,
  *   addresses, up), one `ip -n NS -batch` per namespace (lo up, address, e0 up); teardown as the floor's;
- * - whole nslab processes: `node dist/cli/bin.js up FILE --host-netns SBX` of a generated star file (addresses on
- *   both ends, links up), and `node dist/cli/bin.js down LAB --host-netns SBX`, CLI start included. `down` is
+ * - whole nslab processes: `node dist/cli/nslab.cjs up FILE --host-netns SBX` of a generated star file (addresses on
+ *   both ends, links up), and `node dist/cli/nslab.cjs down LAB --host-netns SBX`, CLI start included. `down` is
  *   timed to its return; if the kernel still shows something of the lab then, that is printed.
  *
  * Median of RUNS runs (default 3; each run takes the three in another order) with min–max, then the issue's
@@ -35,7 +35,7 @@ const sizes = process.argv
 const RUNS = Number(process.env.RUNS ?? 3);
 const tag = `nslab-b-star-${process.pid}`;
 const SBX = tag;
-const BIN = new URL('../dist/cli/bin.js', import.meta.url).pathname;
+const BIN = new URL('../dist/cli/nslab.cjs', import.meta.url).pathname;
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const work = mkdtempSync(join(tmpdir(), 'nslab-b-star-'));
 const env = { ...process.env, NSLAB_STATE_DIR: join(work, 'state'), NO_COLOR: '1' };

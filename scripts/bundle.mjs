@@ -1,14 +1,24 @@
 #!/usr/bin/env node
 // After `tsc`, two bundles that cut start-up (Node resolves, reads and compiles every module file on its own;
 // figures in the README's performance section, measured with whole processes):
-// - the CLI: dist/cli/bin.js becomes one entry file with the lazily loaded parts of each command split into
-//   chunks beside it (dist/cli/chunk-*.js), its dependencies included (koffi, a native module, and Graphviz's
-//   WASM stay outside); `nslab status` of 100 nodes 0.46 s instead of 0.56 s, `up` + `down` of 100 namespaces
-//   1.09 s instead of 1.27 s;
+// - the CLI: dist/cli/bundle.cjs, one CommonJS file with its dependencies (koffi, a native module, and Graphviz,
+//   its WASM inlined, stay outside and are required when used), which dist/cli/nslab.cjs (the command) runs as a
+//   vm script with V8's code cache for it, dist/cli/bundle.cache, made here by running a few commands;
 // - zod for the library: dist/vendor/zod.js, one file instead of zod's 97, imported by the built modules that
 //   import 'zod' (the sources, the tests through tsx and the published type declarations keep 'zod' itself).
 // Without esbuild (a build without dev dependencies) dist stays as tsc wrote it, which works, only slower.
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,6 +31,7 @@ try {
   esbuild = await import('esbuild');
 } catch {
   console.error('bundle: esbuild is not installed: dist stays as tsc wrote it');
+  for (const f of ['bundle.cjs', 'bundle.cache']) rmSync(join(dist, 'cli', f), { force: true });
   process.exit(0);
 }
 const common = {
@@ -59,19 +70,93 @@ if (rewritten === 0) {
   process.exit(1);
 }
 
-// The CLI last, from the built modules (zod through the file above). Chunks sit beside bin.js, so that what
-// the modules find relative to themselves (../../package.json) is where it was; those of an earlier build go.
+// The CLI last, from the built modules (zod through the file above): dist/cli/bundle.cjs, one CommonJS file that
+// dist/cli/nslab.cjs (the command) runs as a vm script with V8's code cache. Beside bin.js, so that what the
+// modules find relative to themselves (../../package.json, ../lab/agent.js) is where it was. The chunks and
+// the bundled bin.js of earlier builds go (bin.js is tsc's again: the modules, unbundled).
 for (const f of readdirSync(join(dist, 'cli'))) if (/^chunk-.*\.js$/.test(f)) rmSync(join(dist, 'cli', f));
-await esbuild.build({
+const bundleFile = join(dist, 'cli', 'bundle.cjs');
+const cacheFile = join(dist, 'cli', 'bundle.cache');
+rmSync(cacheFile, { force: true });
+const out = await esbuild.build({
   ...common,
-  entryPoints: [join(dist, 'cli', 'bin.js')],
-  outdir: join(dist, 'cli'),
-  allowOverwrite: true,
-  splitting: true,
-  chunkNames: 'chunk-[hash]',
+  format: 'cjs',
+  minifyWhitespace: true,
+  entryPoints: [join(dist, 'cli', 'start.js')],
+  write: false,
+  metafile: true,
+  outfile: bundleFile,
+  // koffi is a native module; Graphviz (its WASM inlined, the biggest dependency) is required when drawn.
   external: ['koffi', '@viz-js/viz'],
-  // Bundled CommonJS dependencies (commander, cli-table3) call require() for Node's own modules.
+  define: { 'import.meta.url': '__nslab_meta_url', 'import.meta.resolve': '__nslab_meta_resolve' },
+  // The bundle is one function expression taking CommonJS's arguments (run by dist/cli/nslab.cjs), strict as the
+  // modules were, its first line naming the build (the ID is filled in below).
   banner: {
-    js: "import { createRequire as __nslabRequire } from 'node:module';\nconst require = __nslabRequire(import.meta.url);",
+    js:
+      `// nslab bundle ${'0'.repeat(16)}\n(function (exports, require, module, __filename, __dirname) {\n'use strict';\n` +
+      "const __nslab_meta_url = require('node:url').pathToFileURL(__filename).href;\n" +
+      "const __nslab_meta_resolve = (s) => require('node:url').pathToFileURL(require.resolve(s)).href;",
   },
+  footer: { js: '})' },
 });
+// The bundle runs as a vm script, which has no loader for import(): every import() must have been bundled.
+for (const [name, o] of Object.entries(out.metafile.outputs))
+  for (const i of o.imports)
+    if (i.kind === 'dynamic-import' && i.external) {
+      console.error(`bundle: ${name} imports ${i.path} with import(), which a vm script cannot: require it`);
+      process.exit(1);
+    }
+const code = out.outputFiles[0].text;
+// dist/cli/nslab.cjs reads the bundle as latin1, which is its text only while it is ASCII (esbuild's default
+// charset escapes everything else).
+const nonAscii = /[^\x00-\x7f]/.exec(code);
+if (nonAscii) {
+  const at = code.slice(Math.max(0, nonAscii.index - 60), nonAscii.index + 20);
+  console.error(
+    `bundle: the CLI bundle is not ASCII (${JSON.stringify(at)}): dist/cli/nslab.cjs would misread it`,
+  );
+  process.exit(1);
+}
+const id = createHash('sha256').update(code).digest('hex').slice(0, 16);
+writeFileSync(bundleFile, code.replace(`// nslab bundle ${'0'.repeat(16)}`, `// nslab bundle ${id}`));
+chmodSync(join(dist, 'cli', 'nslab.cjs'), 0o755);
+
+// The code cache: V8's compiled form of the bundle, with what a few commands compile as they run (help, loading,
+// resolving and planning a file, explaining a path, listing labs). They read no kernel state and write nothing
+// but their output, which is thrown away; their ledgers would go to a throwaway directory.
+const TRAINING = [
+  ['--help'],
+  ['up', '--help'],
+  ['export', 'examples/seed.nslab.yml'],
+  ['explain', 'examples/seed.nslab.yml', 'ns0', 'ns1'],
+  ['status'],
+];
+const stateDir = mkdtempSync(join(tmpdir(), 'nslab-build-'));
+const train = spawnSync(
+  process.execPath,
+  [
+    '-e',
+    `const { loadBundle, writeCache } = require(${JSON.stringify(join(dist, 'cli', 'nslab.cjs'))});
+     const loaded = loadBundle(false);
+     (async () => {
+       for (const argv of ${JSON.stringify(TRAINING)}) {
+         await loaded.bundle.start(argv);
+         process.exitCode = undefined;
+       }
+       writeCache(loaded);
+     })();`,
+  ],
+  {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: 60_000,
+    env: { ...process.env, NSLAB_STATE_DIR: stateDir, NO_COLOR: '1' },
+  },
+);
+rmSync(stateDir, { recursive: true, force: true });
+if (train.status !== 0 || !existsSync(cacheFile)) {
+  rmSync(cacheFile, { force: true });
+  console.error(
+    `bundle: no code cache (the CLI is compiled at each start): ${train.error?.message ?? train.stderr}`,
+  );
+}

@@ -6,7 +6,6 @@
  * Every file is opened without following symlinks (O_NOFOLLOW), with an explicit mode (umask does not matter),
  * and replaced by writing a uniquely named temporary file in the same directory and renaming it.
  */
-import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
   closeSync,
@@ -23,6 +22,7 @@ import { join } from 'node:path';
 import type { ExecDone, Ledger, OwnedNamespace, ProcessRecord } from '../plan/types.js';
 import { NslabError } from '../sys/errors.js';
 import { readFileNoFollow, writeFileAtomic } from '../sys/files.js';
+import { randomHex } from '../sys/lazy.js';
 
 /** Directory of ledgers, journals and locks; NSLAB_STATE_DIR overrides it. */
 export function stateDir(): string {
@@ -371,7 +371,7 @@ export function anonymousFile(): number {
   try {
     return openSync(dir, O_TMPFILE | constants.O_RDWR, 0o600);
   } catch {
-    const file = join(dir, `+exec-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const file = join(dir, `+exec-${process.pid}-${randomHex(6)}`);
     const fd = openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW, 0o600);
     rmSync(file, { force: true });
     return fd;

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import type { Viz } from '@viz-js/viz';
 import type { ResolvedLab } from '../topology/types.js';
 import { toDot } from './dot.js';
@@ -10,10 +11,11 @@ let viz: Promise<Viz> | undefined;
 
 /**
  * The WebAssembly Graphviz, loaded once per process and only by the first picture drawn: its module is the
- * biggest nslab depends on, and only `graph` as SVG or PNG needs it.
+ * biggest nslab depends on, and only `graph` as SVG or PNG needs it. Loaded by require (its CommonJS build), not
+ * import(): the CLI's bundle runs as a vm script, which has no loader for import() (see cli/nslab.cts).
  */
 function graphviz(): Promise<Viz> {
-  viz ??= import('@viz-js/viz').then((m) => m.instance());
+  viz ??= (createRequire(import.meta.url)('@viz-js/viz') as typeof import('@viz-js/viz')).instance();
   return viz;
 }
 

@@ -4,7 +4,6 @@
  * in the same directory, renamed over the file), so that a reader never sees half a file and a link planted under
  * the name never redirects a write.
  */
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -17,6 +16,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { NslabError } from './errors.js';
+import { randomHex } from './lazy.js';
 
 const O_NOFOLLOW = constants.O_NOFOLLOW;
 
@@ -52,7 +52,7 @@ export function readFileNoFollow(file: string): string | undefined {
  * and with mode `mode` (fchmod: the umask does not matter), then renamed over the file.
  */
 export function writeFileAtomic(file: string, text: string, mode = 0o644): void {
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const tmp = `${file}.${process.pid}.${randomHex(6)}.tmp`;
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW, mode);
   try {
     fchmodSync(fd, mode);

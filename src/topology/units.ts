@@ -2,7 +2,7 @@
  * Units of fault values as tc spells them: rates (`10mbit`, `2mbps`), durations (`20ms`, `1.5s`) and
  * percentages (`5%`), read into kernel units (bit/s, microseconds, a fraction) and written back.
  */
-const NUMBER = /^(\d+(?:\.\d+)?|\.\d+)\s*([A-Za-zµ%]*)$/;
+const NUMBER = /^(\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z\u00b5%]*)$/;
 
 const RATE_UNITS: Record<string, number> = {
   bit: 1,

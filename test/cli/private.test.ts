@@ -84,7 +84,7 @@ ${extra}topology:
 const nobodyCannotRead =
   !skipUnlessRoot &&
   !readableBy(NOBODY, BIN) &&
-  'the checkout (dist/cli/bin.js) is not readable by user nobody (uid 65534), who runs these tests';
+  'the checkout (dist/cli/nslab.cjs) is not readable by user nobody (uid 65534), who runs these tests';
 
 describe('a private lab as user nobody', { skip: skipUnlessRoot || nobodyCannotRead }, () => {
   let dir = '';

@@ -1,5 +1,5 @@
 /**
- * Runs the built CLI (dist/cli/bin.js, what `npx nslab` runs) as a user would, and makes sandbox host
+ * Runs the built CLI (dist/cli/nslab.cjs, what `npx nslab` runs) as a user would, and makes sandbox host
  * namespaces for it.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ipNetnsDelete, ipNetnsList, uniqueName } from './kernel.js';
 
-export const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'bin.js');
+export const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'nslab.cjs');
 
 export interface CliResult {
   status: number | null;
