@@ -15,8 +15,9 @@ import { BIN, nslab } from '../helpers/cli.js';
 const DIR = dirname(BIN);
 const BUNDLE = join(DIR, 'bundle.cjs');
 const CACHE = join(DIR, 'bundle.cache');
-const version = (JSON.parse(readFileSync(join(DIR, '..', '..', 'package.json'), 'utf8')) as { version: string })
-  .version;
+const version = (
+  JSON.parse(readFileSync(join(DIR, '..', '..', 'package.json'), 'utf8')) as { version: string }
+).version;
 
 /** Loads the bundle through the launcher at `launcher` in a fresh Node; prints whether V8 compiled it. */
 function compiledIn(launcher: string): boolean {
