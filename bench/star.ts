@@ -13,10 +13,10 @@
  *
  * Median of RUNS runs (default 3; each run takes the three in another order) with min–max, then the issue's
  * targets with their verdicts, the floor's growth from 1000 to 3000, nslab's peak RSS (GNU time's %M), and the
- * start-up of `--help`, `exec NODE -- true` and `status LAB` while star-1000 (or the largest) is up. Before
- * every timed step it waits (up to SETTLE_S, default 30 s) for the kernel to finish freeing the namespaces of
- * earlier teardowns (the net_namespace slab back near its size at the start, and the kernel's own CPU time under a
- * quarter of a CPU). Everything it makes is named
+ * start-up of `--help`, `exec NODE -- true` and `status LAB` while star-1000 (or the largest) is up, beside
+ * Node's own (`node -e 0`, started the same way). Before every timed step it waits (up to SETTLE_S, default
+ * 30 s) for the kernel to finish freeing the namespaces of earlier teardowns (the net_namespace slab back near
+ * its size at the start, and the kernel's own CPU time under a quarter of a CPU). Everything it makes is named
  * `nslab-b-star-PID*`, its ledgers go to a private NSLAB_STATE_DIR, and all is deleted by exact name at the end,
  * also on SIGINT/SIGTERM.
  *
@@ -90,10 +90,10 @@ function run(cmd: string, args: string[], input?: string): Promise<number> {
 const ip = (args: string[], input?: string) => run('ip', args, input);
 
 /** nslab as a whole process; returns wall seconds and peak RSS in MB (when GNU time is there). */
-async function nslab(args: string[]): Promise<{ s: number; rssMb?: number }> {
-  if (!TIME) return { s: await run(process.execPath, [BIN, ...args]) };
+async function nslab(args: string[], script: string[] = [BIN]): Promise<{ s: number; rssMb?: number }> {
+  if (!TIME) return { s: await run(process.execPath, [...script, ...args]) };
   const rssFile = join(work, 'rss');
-  const s = await run(TIME, ['-f', '%M', '-o', rssFile, process.execPath, BIN, ...args]);
+  const s = await run(TIME, ['-f', '%M', '-o', rssFile, process.execPath, ...script, ...args]);
   return { s, rssMb: Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024 };
 }
 
@@ -311,11 +311,13 @@ const startupLines: string[] = [];
 
 /** Start-up of small commands, measured while the star of n is up. */
 async function startup(n: number): Promise<void> {
-  const times = async (args: string[]) => {
+  const times = async (args: string[], script?: string[]) => {
     const xs: number[] = [];
-    for (let k = 0; k < 5; k++) xs.push((await nslab(args)).s);
+    for (let k = 0; k < 5; k++) xs.push((await nslab(args, script)).s);
     return xs;
   };
+  // The yardstick for the rest: Node's own start on this machine, started the same way.
+  startupLines.push(`node -e 0 (Node alone)        ${fmt(await times([], ['-e', '0']))}`);
   startupLines.push(`nslab --help                  ${fmt(await times(['--help']))}   target ≤ 0.10 s`);
   startupLines.push(
     `nslab exec n0 -- true         ${fmt(await times(['exec', 'n0', '--host-netns', SBX, '--', 'true']))}   target ≤ 0.15 s`,

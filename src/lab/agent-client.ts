@@ -23,8 +23,8 @@ import {
 
 /**
  * How Node runs the agent: the same build as this module (through tsx when nslab runs from its sources). In the
- * bundled CLI (dist/cli, see scripts/bundle.mjs) this module is part of a chunk there, and the agent is the
- * built dist/lab/agent.js.
+ * CLI's bundle (dist/cli/bundle.cjs, see scripts/bundle.mjs) this module is part of the bundle, and the agent is
+ * the built dist/lab/agent.js.
  */
 function agentCommand(): string[] {
   const self = fileURLToPath(import.meta.url);
