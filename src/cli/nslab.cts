@@ -60,7 +60,7 @@ export function loadBundle(useCache = true): LoadedBundle | undefined {
   let source: string;
   try {
     // The bundle is ASCII (esbuild escapes the rest; the build checks): read as latin1, which is the same text
-    // and decoded ten times faster than UTF-8 (12 ms for 1.7 MB here).
+    // and decoded several times faster than UTF-8 (1.2 MB: under 1 ms against 6 ms here).
     source = readFileSync(BUNDLE, 'latin1');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
