@@ -15,6 +15,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -118,7 +119,13 @@ if (nonAscii) {
   process.exit(1);
 }
 const id = createHash('sha256').update(code).digest('hex').slice(0, 16);
-writeFileSync(bundleFile, code.replace(`// nslab bundle ${'0'.repeat(16)}`, `// nslab bundle ${id}`));
+// Replaced whole (a command starting meanwhile reads the old bundle or the new one, never half of one; a cache
+// of the old build is not used with the new, by its ID).
+writeFileSync(
+  `${bundleFile}.tmp`,
+  code.replace(`// nslab bundle ${'0'.repeat(16)}`, `// nslab bundle ${id}`),
+);
+renameSync(`${bundleFile}.tmp`, bundleFile);
 chmodSync(join(dist, 'cli', 'nslab.cjs'), 0o755);
 
 // The code cache: V8's compiled form of the bundle, with what a few commands compile as they run (help, loading,

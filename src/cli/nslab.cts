@@ -10,7 +10,7 @@
  * compile it would have saved. Without a bundle (a build without esbuild) the command imports dist/cli/bin.js,
  * the modules as tsc wrote them.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
@@ -86,9 +86,13 @@ export function loadBundle(useCache = true): LoadedBundle | undefined {
   };
 }
 
-/** Writes the code cache of a loaded bundle: what V8 has compiled of it so far, after the build's line. */
+/**
+ * Writes the code cache of a loaded bundle (what V8 has compiled of it so far, after the build's line), whole:
+ * a command starting meanwhile reads the old file or the new one.
+ */
 export function writeCache(loaded: LoadedBundle, file = CACHE): void {
-  writeFileSync(file, Buffer.concat([Buffer.from(loaded.idLine), loaded.script.createCachedData()]));
+  writeFileSync(`${file}.tmp`, Buffer.concat([Buffer.from(loaded.idLine), loaded.script.createCachedData()]));
+  renameSync(`${file}.tmp`, file);
 }
 
 if (require.main === module) {
