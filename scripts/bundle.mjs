@@ -27,12 +27,16 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const zodOut = join(dist, 'vendor', 'zod.js');
 
+// An earlier build's bundle goes first: whatever fails below, dist/cli/nslab.cjs must not run a bundle older
+// than the modules beside it (it runs dist/cli/bin.js when there is none).
+for (const f of ['bundle.cjs', 'bundle.cache', 'bundle.cache.tmp'])
+  rmSync(join(dist, 'cli', f), { force: true });
+
 let esbuild;
 try {
   esbuild = await import('esbuild');
 } catch {
   console.error('bundle: esbuild is not installed: dist stays as tsc wrote it');
-  for (const f of ['bundle.cjs', 'bundle.cache']) rmSync(join(dist, 'cli', f), { force: true });
   process.exit(0);
 }
 const common = {
@@ -78,7 +82,6 @@ if (rewritten === 0) {
 for (const f of readdirSync(join(dist, 'cli'))) if (/^chunk-.*\.js$/.test(f)) rmSync(join(dist, 'cli', f));
 const bundleFile = join(dist, 'cli', 'bundle.cjs');
 const cacheFile = join(dist, 'cli', 'bundle.cache');
-rmSync(cacheFile, { force: true });
 const out = await esbuild.build({
   ...common,
   format: 'cjs',
@@ -129,14 +132,14 @@ renameSync(`${bundleFile}.tmp`, bundleFile);
 chmodSync(join(dist, 'cli', 'nslab.cjs'), 0o755);
 
 // The code cache: V8's compiled form of the bundle, with what a few commands compile as they run (help, loading,
-// resolving and planning a file, explaining a path, listing labs). They read no kernel state and write nothing
-// but their output, which is thrown away; their ledgers would go to a throwaway directory.
+// resolving and planning a file, explaining a path). They read only the example file, touch no kernel state and
+// write nothing but their output, which is thrown away (no command that lists labs: that reads, and tidies, the
+// records of the builder's private labs).
 const TRAINING = [
   ['--help'],
   ['up', '--help'],
   ['export', 'examples/seed.nslab.yml'],
   ['explain', 'examples/seed.nslab.yml', 'ns0', 'ns1'],
-  ['status'],
 ];
 const stateDir = mkdtempSync(join(tmpdir(), 'nslab-build-'));
 const train = spawnSync(
@@ -161,6 +164,7 @@ const train = spawnSync(
   },
 );
 rmSync(stateDir, { recursive: true, force: true });
+rmSync(`${cacheFile}.tmp`, { force: true });
 if (train.status !== 0 || !existsSync(cacheFile)) {
   rmSync(cacheFile, { force: true });
   console.error(

@@ -2,7 +2,7 @@
 /**
  * The `nslab` command (package.json's bin). It runs the CLI's bundle, dist/cli/bundle.cjs (one file, made by
  * scripts/bundle.mjs), with V8's code cache for it, dist/cli/bundle.cache (made at build time by running a few
- * commands that read no kernel state): Node compiles a script found in the cache without parsing it, and the
+ * commands that read only an example file): Node compiles a script found in the cache without parsing it, and the
  * bundle's one file spares the module loader's resolving, reading and linking of dozens. Together they take
  * about 0.1 s off every command (figures in the README's performance section).
  *
@@ -97,10 +97,26 @@ export function writeCache(loaded: LoadedBundle, file = CACHE): void {
 
 if (require.main === module) {
   const argv = process.argv.slice(2);
-  const loaded = loadBundle();
-  if (loaded === undefined) void import('./bin.js');
+  let loaded: LoadedBundle | undefined;
+  try {
+    loaded = loadBundle();
+  } catch (e) {
+    process.stderr.write(
+      `warning: ${BUNDLE} cannot be run (${(e as Error).message}): running the modules instead (npm run build makes it again)\n`,
+    );
+  }
+  // start reports every error as a sentence; this is only for a failure to start at all.
+  const fail = (e: unknown) => {
+    process.stderr.write(`error: ${(e as Error)?.message ?? String(e)}\n`);
+    if (process.env.NSLAB_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
+    process.exitCode = 1;
+  };
+  if (loaded === undefined) import('./bin.js').catch(fail);
   else
-    void loaded.bundle.start(argv).then((code) => {
-      process.exitCode = code;
-    });
+    loaded.bundle
+      .start(argv)
+      .then((code) => {
+        process.exitCode = code;
+      })
+      .catch(fail);
 }

@@ -4,6 +4,7 @@
  */
 import { privateDispatch } from './private.js';
 import { quickExec } from './quick-exec.js';
+import { reportError } from './ui.js';
 
 /** Runs one command line; resolves with its exit code. */
 export async function start(argv: string[]): Promise<number> {
@@ -15,12 +16,17 @@ export async function start(argv: string[]): Promise<number> {
       throw e;
     });
   }
-  // A command about a private lab runs inside its sandbox: decided before the rest of nslab is loaded.
-  const inside = await privateDispatch(argv);
-  if (inside !== undefined) return inside;
-  // `nslab exec NODE -- CMD`, most often: from the ledgers alone when they settle it, without the library.
-  const quick = await quickExec(argv);
-  if (quick !== undefined) return quick;
+  try {
+    // A command about a private lab runs inside its sandbox: decided before the rest of nslab is loaded.
+    const inside = await privateDispatch(argv);
+    if (inside !== undefined) return inside;
+    // `nslab exec NODE -- CMD`, most often: from the ledgers alone when they settle it, without the library.
+    const quick = await quickExec(argv);
+    if (quick !== undefined) return quick;
+  } catch (e) {
+    return reportError(e);
+  }
+  // main reports its own errors.
   const { main } = await import('./main.js');
   return main(argv);
 }
