@@ -61,6 +61,22 @@ describe('the built command', () => {
     }
   });
 
+  it('runs the modules, with a warning, when its bundle cannot run', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nslab-t-bundle-'));
+    try {
+      copyFileSync(BIN, join(dir, 'nslab.cjs'));
+      writeFileSync(join(dir, 'bundle.cjs'), '// nslab bundle 0000000000000000\n(function (exports, require, {\n');
+      writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+      writeFileSync(join(dir, 'bin.js'), `import ${JSON.stringify(join(DIR, 'bin.js'))};\n`);
+      const r = spawnSync(process.execPath, [join(dir, 'nslab.cjs'), '--version'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.trim(), version);
+      assert.match(r.stderr, /^warning: .*bundle\.cjs cannot be run \(.*\): running the modules instead/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('works from the bundle and from the modules as tsc wrote them', () => {
     const viaBundle = nslab(['--version']);
     assert.equal(viaBundle.status, 0, viaBundle.stderr);
