@@ -65,7 +65,10 @@ describe('the built command', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nslab-t-bundle-'));
     try {
       copyFileSync(BIN, join(dir, 'nslab.cjs'));
-      writeFileSync(join(dir, 'bundle.cjs'), '// nslab bundle 0000000000000000\n(function (exports, require, {\n');
+      writeFileSync(
+        join(dir, 'bundle.cjs'),
+        '// nslab bundle 0000000000000000\n(function (exports, require, {\n',
+      );
       writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
       writeFileSync(join(dir, 'bin.js'), `import ${JSON.stringify(join(DIR, 'bin.js'))};\n`);
       const r = spawnSync(process.execPath, [join(dir, 'nslab.cjs'), '--version'], { encoding: 'utf8' });
