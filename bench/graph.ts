@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { render } from '../src/render/index.js';
 import { parseTopology } from '../src/topology/load.js';
+import { benchEnv } from './env.js';
 
 const racks = Number(process.argv[2] ?? 15);
 const per = Number(process.argv[3] ?? 19);
@@ -53,15 +54,11 @@ try {
   const runs: number[] = [];
   for (let k = 0; k < 3; k++) {
     const t = performance.now();
-    execFileSync(process.execPath, [
-      new URL('../dist/cli/nslab.cjs', import.meta.url).pathname,
-      'graph',
-      file,
-      '-f',
-      'png',
-      '-o',
-      png,
-    ]);
+    execFileSync(
+      process.execPath,
+      [new URL('../dist/cli/nslab.cjs', import.meta.url).pathname, 'graph', file, '-f', 'png', '-o', png],
+      { env: benchEnv() },
+    );
     runs.push((performance.now() - t) / 1000);
   }
   const median = [...runs].sort((a, b) => a - b)[1];

@@ -23,6 +23,7 @@ import ipaddr from 'ipaddr.js';
 import { TopologyError } from '../src/topology/errors.js';
 import { canonicalCidr, parseCidr } from '../src/topology/ip.js';
 import { loadTopology } from '../src/topology/load.js';
+import { benchEnv } from './env.js';
 import { racksText } from './racks.js';
 
 const RUNS = Number(process.env.RUNS ?? 3);
@@ -117,6 +118,7 @@ const t = performance.now(); await loadTopology(process.argv[1]); console.log(pe
     const runs: number[] = [];
     for (let r = 0; r < Math.max(RUNS, 5); r++) {
       const res = spawnSync(process.execPath, ['--input-type=module', '-e', coldScript, file], {
+        env: benchEnv(),
         encoding: 'utf8',
       });
       if (res.status !== 0) throw new Error(res.stderr);
@@ -129,7 +131,7 @@ const t = performance.now(); await loadTopology(process.argv[1]); console.log(pe
   let out = '';
   for (let r = 0; r < RUNS; r++) {
     const t = performance.now();
-    const res = spawnSync(process.execPath, [BIN, 'plan', typo], { encoding: 'utf8' });
+    const res = spawnSync(process.execPath, [BIN, 'plan', typo], { encoding: 'utf8', env: benchEnv() });
     cli.push((performance.now() - t) / 1000);
     out = `exit ${res.status}: ${res.stderr.trim().split('\n')[0]}`;
   }

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab } from '../src/lab/lab.js';
+import { benchEnv } from './env.js';
 import { racksText } from './racks.js';
 
 const sizes = process.argv
@@ -33,7 +34,10 @@ try {
     let summary = '';
     for (let i = 0; i < 3; i++) {
       const t = performance.now();
-      const r = spawnSync(process.execPath, [BIN, 'check', file, '--predict'], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [BIN, 'check', file, '--predict'], {
+        encoding: 'utf8',
+        env: benchEnv(),
+      });
       cli.push((performance.now() - t) / 1000);
       if (r.status !== 0) throw new Error(`nslab check --predict failed: ${r.stderr}`);
       summary = r.stdout.split('\n')[0];

@@ -14,6 +14,7 @@ import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { benchEnv } from './env.js';
 import { racksText } from './racks.js';
 
 const N = Number(process.argv[2] ?? 100);
@@ -45,7 +46,7 @@ function nslab(uid: 0 | 65534, args: string[]): { s: number; json: { durationMs:
   const r = spawnSync(cmd[0], cmd.slice(1), {
     cwd: ROOT,
     encoding: 'utf8',
-    env: { ...process.env, XDG_RUNTIME_DIR: runtimes[uid] },
+    env: benchEnv({ XDG_RUNTIME_DIR: runtimes[uid] }),
   });
   const s = (performance.now() - t) / 1000;
   if (r.status !== 0) throw new Error(`nslab ${args.join(' ')} failed: ${r.stderr}`);

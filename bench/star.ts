@@ -14,7 +14,8 @@
  * Median of RUNS runs (default 3; each run takes the three in another order) with min–max, then the issue's
  * targets with their verdicts, the floor's growth from 1000 to 3000, nslab's peak RSS (GNU time's %M), and the
  * start-up of `--help`, `exec NODE -- true` and `status LAB` while star-1000 (or the largest) is up, beside
- * Node's own (`node -e 0`, started the same way). Before every timed step it waits (up to SETTLE_S, default
+ * Node's own (`node -e 0`, started the same way). Every process runs without NODE_EXTRA_CA_CERTS (env.ts: as
+ * under sudo; Node's start with it is printed too). Before every timed step it waits (up to SETTLE_S, default
  * 30 s) for the kernel to finish freeing the namespaces of earlier teardowns (the net_namespace slab back near
  * its size at the start, and the kernel's own CPU time under a quarter of a CPU). Everything it makes is named
  * `nslab-b-star-PID*`, its ledgers go to a private NSLAB_STATE_DIR, and all is deleted by exact name at the end,
@@ -27,6 +28,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { benchEnv } from './env.js';
 
 const sizes = process.argv
   .slice(2)
@@ -38,7 +40,7 @@ const SBX = tag;
 const BIN = new URL('../dist/cli/nslab.cjs', import.meta.url).pathname;
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const work = mkdtempSync(join(tmpdir(), 'nslab-b-star-'));
-const env = { ...process.env, NSLAB_STATE_DIR: join(work, 'state'), NO_COLOR: '1' };
+const env = benchEnv({ NSLAB_STATE_DIR: join(work, 'state'), NO_COLOR: '1' });
 
 const nsName = (i: number) => `${tag}-n${i}`;
 const LAB = 'star';
@@ -63,11 +65,11 @@ function starFile(n: number): string {
 }
 
 /** Runs a command to its end; returns wall seconds. Throws on a non-zero exit. */
-function run(cmd: string, args: string[], input?: string): Promise<number> {
+function run(cmd: string, args: string[], input?: string, childEnv = env): Promise<number> {
   return new Promise((resolve, reject) => {
     const t = performance.now();
     const child = spawn(cmd, args, {
-      env,
+      env: childEnv,
       stdio: [input === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'],
     });
     let err = '';
@@ -90,10 +92,19 @@ function run(cmd: string, args: string[], input?: string): Promise<number> {
 const ip = (args: string[], input?: string) => run('ip', args, input);
 
 /** nslab as a whole process; returns wall seconds and peak RSS in MB (when GNU time is there). */
-async function nslab(args: string[], script: string[] = [BIN]): Promise<{ s: number; rssMb?: number }> {
-  if (!TIME) return { s: await run(process.execPath, [...script, ...args]) };
+async function nslab(
+  args: string[],
+  script: string[] = [BIN],
+  childEnv = env,
+): Promise<{ s: number; rssMb?: number }> {
+  if (!TIME) return { s: await run(process.execPath, [...script, ...args], undefined, childEnv) };
   const rssFile = join(work, 'rss');
-  const s = await run(TIME, ['-f', '%M', '-o', rssFile, process.execPath, ...script, ...args]);
+  const s = await run(
+    TIME,
+    ['-f', '%M', '-o', rssFile, process.execPath, ...script, ...args],
+    undefined,
+    childEnv,
+  );
   return { s, rssMb: Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024 };
 }
 
@@ -311,13 +322,18 @@ const startupLines: string[] = [];
 
 /** Start-up of small commands, measured while the star of n is up. */
 async function startup(n: number): Promise<void> {
-  const times = async (args: string[], script?: string[]) => {
+  const times = async (args: string[], script?: string[], childEnv?: NodeJS.ProcessEnv) => {
     const xs: number[] = [];
-    for (let k = 0; k < 5; k++) xs.push((await nslab(args, script)).s);
+    for (let k = 0; k < 5; k++) xs.push((await nslab(args, script, childEnv)).s);
     return xs;
   };
-  // The yardstick for the rest: Node's own start on this machine, started the same way.
+  // The yardstick for the rest: Node's own start on this machine, started the same way (see env.ts), and with
+  // NODE_EXTRA_CA_CERTS when this environment sets it.
   startupLines.push(`node -e 0 (Node alone)        ${fmt(await times([], ['-e', '0']))}`);
+  if (process.env.NODE_EXTRA_CA_CERTS)
+    startupLines.push(
+      `node -e 0 with NODE_EXTRA_CA_CERTS ${fmt(await times([], ['-e', '0'], { ...env, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS }))}   (not under sudo; every command pays it)`,
+    );
   startupLines.push(`nslab --help                  ${fmt(await times(['--help']))}   target ≤ 0.10 s`);
   startupLines.push(
     `nslab exec n0 -- true         ${fmt(await times(['exec', 'n0', '--host-netns', SBX, '--', 'true']))}   target ≤ 0.15 s`,
