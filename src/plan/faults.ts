@@ -215,13 +215,12 @@ export function impairmentOps(
       basisPoints: loss.basisPoints,
     });
   }
-  // The rules that may stand for this interface: an `out` rule on it, an `in` rule on its peer end.
-  const peer = lab.nodes.find((n) => n.name === iface.peer.node);
+  // The rules that may stand for this interface: an `out` rule on it, an `in` rule on its peer end (a bridge
+  // port's; the peer is looked up only then: this runs for every interface of a lab).
+  const peer = node.kind === 'bridge' ? lab.nodes.find((n) => n.name === iface.peer.node) : undefined;
   const places: { node: ResolvedNode; direction: 'out' | 'in'; dev: string }[] = [
     { node, direction: 'out', dev: iface.name },
-    ...(peer && node.kind === 'bridge'
-      ? [{ node: peer, direction: 'in' as const, dev: iface.peer.name }]
-      : []),
+    ...(peer ? [{ node: peer, direction: 'in' as const, dev: iface.peer.name }] : []),
   ];
   for (const place of places) {
     for (const name of have.chains.get(place.node.name) ?? []) {
