@@ -142,12 +142,15 @@ export function routeDel(r: RouteSpec): Request {
   return build(RTM_DELROUTE, 0, { ...r, protocol: 0 }, RT_SCOPE_NOWHERE, 'delete route');
 }
 
-/** Lists routes of every table: `ip route show table all` (family 2 IPv4, 10 IPv6, 0 every family). */
-export function routeDump(family: 0 | 2 | 10): Request {
+/**
+ * Lists routes of every table: `ip route show table all` (family 2 IPv4, 10 IPv6, 0 every family); with `type`,
+ * only routes of that type (`... type unicast`), filtered by the kernel on a strictly checked socket.
+ */
+export function routeDump(family: 0 | 2 | 10, type = 0): Request {
   return {
     type: RTM_GETROUTE,
     flags: 0,
-    payload: rtmsg(family, 0, 0, 0, 0, 0),
+    payload: rtmsg(family, 0, 0, 0, 0, type),
     op: 'list routes',
     object: '',
   };

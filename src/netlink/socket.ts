@@ -32,6 +32,7 @@ const SOL_NETLINK = 270;
 const NETLINK_ADD_MEMBERSHIP = 1;
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
+const NETLINK_GET_STRICT_CHK = 12;
 
 /**
  * Buffers asked for, so that a burst of replies never ends in ENOBUFS: granted past net.core.rmem_max by
@@ -180,6 +181,16 @@ export class NetlinkSocket {
     try {
       sys.setsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
       sys.setsockoptInt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
+      // Strict checking of dump requests: the kernel then applies the filters a request's header carries (a
+      // route dump of one type leaves the local table's entries out, most of a namespace's routes). A kernel
+      // without it (before 4.20) ignores the filters, and the decoders still filter.
+      if (protocol === NETLINK_ROUTE) {
+        try {
+          sys.setsockoptInt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1);
+        } catch (e) {
+          if (!(e instanceof sys.SysError && e.code === 'ENOPROTOOPT')) throw e;
+        }
+      }
       const sock = new NetlinkSocket(fd, buffers);
       if (buffers.rcv !== undefined || buffers.snd !== undefined) sock.size();
       return sock;

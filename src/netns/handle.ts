@@ -393,13 +393,14 @@ export class NetnsHandle {
 
   /**
    * Routes of every table: `ip -n NS route show table all` (and `ip -6 ...`). With `unicast`, only unicast
-   * routes (`ip route show table all type unicast`): the local table's entries, several per address, are skipped
+   * routes (`ip route show table all type unicast`): the kernel leaves out the local table's entries, several
+   * per address (the socket checks dumps strictly), and any it sends all the same (an older kernel) are skipped
    * before they are decoded.
    */
   routes(family?: 4 | 6, o: { unicast?: boolean } = {}): route.RouteInfo[] {
     // One dump of every family (AF_UNSPEC) answers both; it also holds multicast routing families, left out.
     const want = family === 4 ? 2 : family === 6 ? 10 : 0;
-    return this.sock.dumpEach(route.routeDump(want), (m) => {
+    return this.sock.dumpEach(route.routeDump(want, o.unicast ? route.RTN_UNICAST : 0), (m) => {
       const f = m.payload[0];
       if (f !== 2 && f !== 10) return undefined;
       if (o.unicast && m.payload[7] !== route.RTN_UNICAST) return undefined;
