@@ -47,6 +47,18 @@ async function up(file: string, hostNetns: string): Promise<void> {
   assert.ok((await lab.up()).changed);
 }
 
+/**
+ * Names under /run/netns with `prefix` that are namespaces (bind mounts, from mountinfo), not the plain files an
+ * up makes ahead of its namespaces (netns/placeholders.ts), which `ip netns list` shows too.
+ */
+function mountedNetns(prefix: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m) => m?.startsWith(`/run/netns/${prefix}`))
+    .map((m) => m.slice('/run/netns/'.length));
+}
+
 async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
   for (let t = 0; t < ms && !cond(); t += 2) await new Promise((r) => setTimeout(r, 2));
 }
@@ -76,13 +88,17 @@ describe('ownership proven from the kernel', { skip: skipUnlessRoot }, () => {
     const ours = () => ipNetnsList().filter((n) => n.startsWith(prefix));
     const p = nslabAsync(['up', file, '--host-netns', sandbox]);
     const exited = new Promise((r) => p.on('close', r));
-    await waitFor(() => ours().length >= N / 4);
+    await waitFor(() => mountedNetns(prefix).length >= N / 4);
     p.kill('SIGKILL');
     await exited;
-    const left = ours();
+    const left = mountedNetns(prefix);
     assert.ok(left.length > 0 && left.length < N, `killed with ${left.length} of ${N} namespaces made`);
-    // Someone else takes the name of the last namespace and of its host device, not made yet.
+    // Someone else takes the name of the last namespace and of its host device, not made yet. The killed up may
+    // have left the namespace's mount-point file made ahead (a plain file): that someone removes it first, as
+    // `ip netns add` would refuse the name otherwise.
     const foreignNs = `${prefix}n${N - 1}`;
+    assert.ok(!left.includes(foreignNs));
+    rmSync(join('/run/netns', foreignNs), { force: true });
     execFileSync('ip', ['netns', 'add', foreignNs]);
     made.push(foreignNs);
     execFileSync('ip', ['-n', foreignNs, 'addr', 'add', '192.0.2.77/32', 'dev', 'lo']);
